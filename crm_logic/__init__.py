@@ -1,0 +1,1 @@
+"""The domain library of the customer-relationship workbench: no UI in here, usable from any script."""

@@ -1,0 +1,27 @@
+"""The Overview page in both languages, on a real base and on an empty one."""
+import pytest
+
+from crm_logic.store import Store, base_path
+from tests.app.conftest import assert_clean, run_page
+from tests.conftest import load_cdnow_sample
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_overview_shows_kpis_on_cdnow(data_dir, lang):
+    with Store(base_path("cdnow")) as store:
+        load_cdnow_sample(store)
+    at = run_page("pages/overview.py", lang, base="cdnow")
+    assert_clean(at)
+    labels = {m.label: m.value for m in at.metric}
+    customers_label = "客户数" if lang == "zh" else "Customers"
+    assert labels[customers_label] == "2,357"  # CDNOW sample: 2,357 customers (data/cdnow/README.md)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_overview_on_empty_base_points_to_data_page(data_dir, lang):
+    Store(base_path("mine")).close()
+    Store(base_path("demo")).close()  # an existing (empty) demo base: nothing gets built
+    at = run_page("pages/overview.py", lang, base="mine")
+    assert_clean(at)
+    assert not at.metric
+    assert at.info, "an empty base must say what is missing"

@@ -1,0 +1,1 @@
+"""Streamlit-side code shared by pages: i18n lookup, formatting, cached data access, charts."""

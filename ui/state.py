@@ -1,0 +1,80 @@
+"""Which base is open, the analysis date, and cached access to crm_logic queries.
+
+One Store per file lives in st.cache_resource; query results are cached on (function, base path,
+data-set version, arguments), so an import or a demo rebuild invalidates them by itself.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+from datetime import date
+from typing import Any, Callable
+
+import streamlit as st
+
+from crm_logic.metrics import default_as_of
+from crm_logic.store import DEMO_BASE, Store, base_path, data_dir, list_bases
+
+BASE_KEY = "base"
+
+
+@st.cache_resource(show_spinner=False)
+def open_base(path: str) -> Store:
+    return Store(path)
+
+
+def ensure_demo() -> None:
+    """A fresh data directory opens on the demo company: build it once."""
+    if not list_bases():
+        from crm_logic.demo import build_demo
+        from ui.i18n import t
+
+        with st.spinner(t("common.building_demo")):
+            build_demo(open_base(str(base_path(DEMO_BASE))))
+
+
+def base_names() -> list[str]:
+    return list_bases()
+
+
+def current_base() -> str:
+    names = base_names()
+    name = st.session_state.get(BASE_KEY)
+    return name if name in names else (DEMO_BASE if DEMO_BASE in names else names[0])
+
+
+def current_store() -> Store:
+    return open_base(str(base_path(current_base())))
+
+
+def store_for(name: str) -> Store:
+    return open_base(str(base_path(name)))
+
+
+def query(fn: Callable, *args: Any) -> Any:
+    """Run a crm_logic read `fn(store, *args)` on the current base, cached per data-set version."""
+    store = current_store()
+    return _cached(fn.__module__, fn.__qualname__, str(store.path), store.dataset_version, args)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached(module: str, name: str, path: str, version: int, args: tuple) -> Any:
+    fn = functools.reduce(getattr, name.split("."), importlib.import_module(module))
+    return fn(open_base(path), *args)
+
+
+def as_of() -> date | None:
+    """The analysis date chosen in the sidebar for the current base (its last order date by default)."""
+    return st.session_state.get(f"as_of_{current_base()}") or query(default_as_of)
+
+
+def currency() -> str:
+    return current_store().get_meta("currency", "¥")
+
+
+def after_write() -> None:
+    """Drop cached results after an import or rebuild (the version key already makes them stale)."""
+    _cached.clear()
+
+
+__all__ = ["open_base", "current_store", "query", "as_of", "currency", "after_write", "data_dir"]
