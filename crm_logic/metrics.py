@@ -150,3 +150,28 @@ def quality_facts(store: Store) -> dict:
         "customers_without_orders": int(prospects),
         "interactions": int(store.scalar("SELECT count(*) FROM interactions")),
     }
+
+
+def customers_in_group(store: Store, dimension: str, group: str, as_of: date, limit: int = 500) -> pd.DataFrame:
+    """The customers behind one bar of `revenue_by` (OTHER: the folded tail), biggest spenders first."""
+    column = BREAKDOWNS[dimension]  # a fixed column name, never user text
+    start = (pd.Timestamp(as_of) - pd.DateOffset(months=12)).date()
+    return store.df(
+        f"""
+        WITH w AS (
+            SELECT t.*, coalesce(c.{column}, '') AS grp, c.name, c.customer_class, c.region
+            FROM transactions t LEFT JOIN customers c USING (customer_id)
+            WHERE t.order_date > $start AND t.order_date <= $end
+        ), ranked AS (
+            SELECT grp, row_number() OVER (ORDER BY sum(amount) DESC) AS rank FROM w GROUP BY grp
+        )
+        SELECT customer_id, any_value(name) AS name, any_value(customer_class) AS customer_class,
+               any_value(region) AS region, sum(amount)::DOUBLE AS revenue,
+               count(DISTINCT order_date) AS purchase_days, max(order_date) AS last_order
+        FROM w WHERE grp IN (
+            SELECT grp FROM ranked WHERE CASE WHEN $group = $other THEN rank >= $max ELSE grp = $group END
+        )
+        GROUP BY customer_id ORDER BY revenue DESC LIMIT $limit
+        """,
+        {"start": start, "end": as_of, "group": group, "other": OTHER, "max": MAX_CATEGORIES, "limit": limit},
+    )

@@ -6,7 +6,7 @@ from crm_logic import metrics
 from ui import charts, state
 from ui import format as fmt
 from ui.i18n import lang, t
-from ui.widgets import chart, empty_state, kpi
+from ui.widgets import chart, customer_table, empty_state, kpi
 
 st.title(t("overview.title"))
 as_of = state.as_of()
@@ -51,6 +51,7 @@ if not monthly.empty:
 
 
 def breakdown(dimension: str, column) -> None:
+    """Revenue by one attribute; clicking a bar lists the customers behind it."""
     frame = state.query(metrics.revenue_by, dimension, as_of)
     if frame.empty or (frame["group"] == "").all():
         column.info(t(f"overview.no_{dimension}"))
@@ -67,10 +68,15 @@ def breakdown(dimension: str, column) -> None:
         for r in frame.itertuples()
     ]
     with column:
-        chart(charts.ranked_bars(
+        picked = chart(charts.ranked_bars(
             frame, "label", "revenue", hover, t(f"overview.chart.{dimension}_title"),
-            t("overview.chart.revenue_axis", currency=cur), "",
-        ), key=f"by_{dimension}")
+            t("overview.chart.revenue_axis", currency=cur), "", keys=list(frame["group"]),
+        ), key=f"by_{dimension}", selectable=True)
+        st.caption(t("overview.click_hint"))
+    if picked:
+        group = picked[0]
+        st.subheader(t("overview.customers_of", group=labels[list(frame["group"]).index(group)]))
+        customer_table(state.query(metrics.customers_in_group, dimension, group, as_of), f"customers_{dimension}", cur)
 
 
 left, right = st.columns(2)

@@ -43,15 +43,15 @@ def stacked_bars(
 
 def ranked_bars(
     frame: pd.DataFrame, category: str, value: str, hover: list[str], title: str, x_title: str, y_title: str,
-    colors: list[str] | None = None,
+    colors: list[str] | None = None, keys: list[str] | None = None,
 ) -> go.Figure:
-    """Horizontal bars, largest on top: answers 'where does it come from?'."""
+    """Horizontal bars, largest on top: answers 'where does it come from?'. `keys` ride along for clicks."""
     ordered = frame.iloc[::-1]
     fig = go.Figure(
         go.Bar(
             x=ordered[value], y=ordered[category], orientation="h",
             marker_color=(colors[::-1] if colors else OKABE_ITO[0]),
-            hovertext=hover[::-1], hoverinfo="text",
+            hovertext=hover[::-1], hoverinfo="text", customdata=None if keys is None else keys[::-1],
         )
     )
     return _layout(fig, title, x_title, y_title, height=max(280, 48 * len(frame) + 100))

@@ -86,3 +86,8 @@ def test_breakdown_folds_the_tail_into_other(tmp_path):
     assert out.iloc[-1]["group"] == metrics.OTHER
     assert out.revenue.sum() == pytest.approx(sum(range(1, 21)))
     assert list(out.revenue.iloc[:-1]) == sorted(out.revenue.iloc[:-1], reverse=True)
+    one = metrics.customers_in_group(store, "region", "r5", date(2024, 6, 1))
+    assert list(one.customer_id) == ["c5"] and one.revenue.iloc[0] == 6
+    tail = metrics.customers_in_group(store, "region", metrics.OTHER, date(2024, 6, 1))
+    assert sorted(tail.customer_id) == sorted(f"c{i}" for i in range(9))  # the 9 smallest regions
+    assert tail.revenue.is_monotonic_decreasing
