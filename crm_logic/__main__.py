@@ -37,6 +37,9 @@ def cmd_import(args) -> int:
         except ImportRejected as rejected:
             print(rejected.report.render(args.lang), file=sys.stderr)
             return 2
+        except ValueError as bad_mapping:  # an unknown field name in --map
+            print(f"--map: {bad_mapping}", file=sys.stderr)
+            return 2
         if result.report.problems:
             print(result.report.render(args.lang), file=sys.stderr)
         print(json.dumps(base_facts(store)))
