@@ -1,25 +1,27 @@
 """Entry point: language, base and analysis date in the sidebar, then the page the user picked."""
 import streamlit as st
 
-from crm_logic.i18n import LANGUAGES, language_from_locale, translate
+from crm_logic.i18n import LANGUAGES
 from crm_logic.store import Store
 from ui import format as fmt
 from ui import state
-from ui.i18n import LANGUAGE_LABELS, lang, t
+from ui.i18n import LANGUAGE_LABELS, labeller, t
 
 st.set_page_config(page_title="CRM", page_icon=":material/groups:", layout="wide")
 state.ensure_demo()
+state.init_from_url()
+for key in [k for k in st.session_state if str(k).startswith("keep_")]:
+    st.session_state[key] = st.session_state[key]  # settings outlive the page that draws them
 
 with st.sidebar:
     st.segmented_control(
-        "Language / 语言", LANGUAGES, key="lang", bind="query-params", required=True,
-        default=language_from_locale(st.context.locale), format_func=LANGUAGE_LABELS.get,
+        "Language / 语言", LANGUAGES, key="lang", required=True, format_func=LANGUAGE_LABELS.get,
         label_visibility="collapsed",
     )
-    names, language = state.base_names(), lang()  # format_func must not read session state later
+    names, base_label = state.base_names(), labeller("common.base_names")
     st.selectbox(
-        t("common.base_label"), names, key=state.BASE_KEY, bind="query-params",
-        index=names.index(state.current_base()), format_func=lambda n: translate(f"common.base_names.{n}", language) if n in ("demo", "cdnow") else n,
+        t("common.base_label"), names, key=state.BASE_KEY,
+        format_func=lambda n: base_label(n) if n in ("demo", "cdnow") else n,
         help=t("common.base_help"),
     )
     info = state.query(Store.info)
@@ -33,6 +35,8 @@ with st.sidebar:
 
 pages = [
     st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/insights:", url_path="overview", default=True),
+    st.Page("pages/clv.py", title=t("nav.clv"), icon=":material/savings:", url_path="clv"),
     st.Page("pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),
 ]
+state.keep_in_url()
 st.navigation(pages).run()

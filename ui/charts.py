@@ -55,3 +55,49 @@ def ranked_bars(
         )
     )
     return _layout(fig, title, x_title, y_title, height=max(280, 48 * len(frame) + 100))
+
+
+def grouped_bars(
+    frame: pd.DataFrame, x: str, series: dict[str, str], title: str, x_title: str, y_title: str,
+) -> go.Figure:
+    """Side-by-side bars per x for each column in `series` ({column: legend label})."""
+    fig = go.Figure()
+    for i, (column, label) in enumerate(series.items()):
+        fig.add_bar(x=frame[x], y=frame[column], name=label, marker_color=OKABE_ITO[i % len(OKABE_ITO)],
+                    hovertemplate=f"{label}: %{{y:.2f}}<extra></extra>")
+    return _layout(fig, title, x_title, y_title, barmode="group")
+
+
+def lines(
+    frame: pd.DataFrame, x: str, series: dict[str, str], title: str, x_title: str, y_title: str,
+    marker_x: float | None = None, marker_label: str = "",
+) -> go.Figure:
+    """One thick line per column in `series`; the first is the actual (solid), the others dashed."""
+    fig = go.Figure()
+    for i, (column, label) in enumerate(series.items()):
+        fig.add_scatter(x=frame[x], y=frame[column], name=label, mode="lines",
+                        line=dict(width=3, color=OKABE_ITO[i % len(OKABE_ITO)], dash="solid" if i == 0 else "dash"),
+                        hovertemplate=f"{label}: %{{y:,.0f}}<extra></extra>")
+    if marker_x is not None:
+        fig.add_vline(x=marker_x, line=dict(color=NEUTRAL, dash="dot", width=2),
+                      annotation_text=marker_label, annotation_position="top left")
+    return _layout(fig, title, x_title, y_title, hovermode="x unified")
+
+
+def histogram(
+    labels: list[str], counts: list[int], hover: list[str], title: str, x_title: str, y_title: str,
+) -> go.Figure:
+    """Pre-binned counts as touching bars (the binning is done in crm_logic)."""
+    fig = go.Figure(go.Bar(x=labels, y=counts, marker_color=OKABE_ITO[0], hovertext=hover, hoverinfo="text"))
+    return _layout(fig, title, x_title, y_title, bargap=0.05)
+
+
+def waterfall(labels: list[str], values: list[float], text: list[str], title: str, y_title: str) -> go.Figure:
+    """From one total to another through the steps between them (first and last bars are totals)."""
+    measure = ["absolute"] + ["relative"] * (len(values) - 2) + ["total"]
+    fig = go.Figure(go.Waterfall(
+        x=labels, y=values[:-1] + [0], measure=measure, text=text, textposition="outside",
+        increasing=dict(marker_color=OKABE_ITO[2]), decreasing=dict(marker_color=OKABE_ITO[3]),
+        totals=dict(marker_color=OKABE_ITO[0]), hoverinfo="text", hovertext=text,
+    ))
+    return _layout(fig, title, "", y_title, showlegend=False)

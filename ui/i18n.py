@@ -15,3 +15,10 @@ def lang() -> str:
 
 def t(key: str, **params) -> str:
     return translate(key, lang(), **params)
+
+
+def labeller(prefix: str):
+    """A format_func for option keys: `prefix.key` in the language of this run (AppTest and Streamlit
+    may call a format_func after the run, when session state is no longer at hand)."""
+    language = lang()
+    return lambda key: translate(f"{prefix}.{key}", language)

@@ -33,6 +33,25 @@ def ensure_demo() -> None:
             build_demo(open_base(str(base_path(DEMO_BASE))))
 
 
+def init_from_url() -> None:
+    """A new session takes its language and base from the URL (?lang=en&base=cdnow), else from the
+    browser's locale and the demo; afterwards the widgets own them and `keep_in_url` mirrors them."""
+    from crm_logic.i18n import LANGUAGES, language_from_locale
+
+    if st.session_state.get("lang") not in LANGUAGES:
+        wanted = st.query_params.get("lang")
+        st.session_state["lang"] = wanted if wanted in LANGUAGES else language_from_locale(st.context.locale)
+    if st.session_state.get(BASE_KEY) not in base_names():
+        wanted = st.query_params.get(BASE_KEY)
+        st.session_state[BASE_KEY] = wanted if wanted in base_names() else current_base()
+
+
+def keep_in_url() -> None:
+    """Put the language and base in the URL, so a view can be shared or bookmarked."""
+    st.query_params["lang"] = st.session_state["lang"]
+    st.query_params[BASE_KEY] = st.session_state[BASE_KEY]
+
+
 def base_names() -> list[str]:
     return list_bases()
 
@@ -57,8 +76,17 @@ def query(fn: Callable, *args: Any) -> Any:
     return _cached(fn.__module__, fn.__qualname__, str(store.path), store.dataset_version, args)
 
 
+def scores_query(fn: Callable, settings: Any, *args: Any) -> Any:
+    """Like `query`, for reads of customer_scores: keyed on the settings the scores were computed with
+    too, since rewriting the scores does not change the data-set version."""
+    from crm_logic.scores import fingerprint
+
+    store = current_store()
+    return _cached(fn.__module__, fn.__qualname__, str(store.path), fingerprint(store, settings), args)
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached(module: str, name: str, path: str, version: int, args: tuple) -> Any:
+def _cached(module: str, name: str, path: str, version: int | str, args: tuple) -> Any:
     fn = functools.reduce(getattr, name.split("."), importlib.import_module(module))
     return fn(open_base(path), *args)
 

@@ -1,0 +1,133 @@
+"""Customer lifetime value: what the base is worth, where the value sits, and why to trust the model."""
+import streamlit as st
+
+from crm_logic import equity, scores, validation
+from crm_logic.models import ModelError
+from ui import charts, state
+from ui import format as fmt
+from ui.i18n import labeller, lang, t
+from ui.clv_validation import draw_validation
+from ui.widgets import chart, customer_table, empty_state, kpi
+
+st.title(t("clv.title"))
+as_of = state.as_of()
+if as_of is None:
+    empty_state("clv.empty")
+    st.stop()
+cur, language = state.currency(), lang()
+
+with st.container(border=True):
+    c1, c2, c3, c4 = st.columns(4)
+    horizon = c1.slider(t("clv.settings.horizon_months"), 3, 60, 12, step=3, key="keep_clv_horizon",
+                        help=t("clv.settings_help.horizon_months"))
+    discount = c2.number_input(t("clv_page.discount_percent"), 0.0, 10.0, 1.0, step=0.1, format="%.1f",
+                               key="keep_clv_discount", help=t("clv.settings_help.monthly_discount"))
+    margin = c3.number_input(t("clv_page.margin_percent"), 1.0, 100.0, 30.0, step=1.0, format="%.0f",
+                             key="keep_clv_margin", help=t("clv.settings_help.default_margin"))
+    model = c4.selectbox(t("clv.settings.model"), ("auto",) + validation.TRANSACTION_MODELS, key="keep_clv_model",
+                         format_func=labeller("clv.model"), help=t("clv.settings_help.model"))
+settings = scores.ScoreSettings(as_of=as_of, model=model, horizon_months=horizon,
+                                monthly_discount=discount / 100, default_margin=margin / 100)
+
+store = state.current_store()
+try:
+    if not scores.scores_are_fresh(store, settings):
+        bar = st.progress(0.0, text=t("clv.computing"))
+        scores.ensure_scores(store, settings, progress=lambda f, stage: bar.progress(
+            min(max(f, 0.0), 1.0), text=t(f"clv.stage.{stage}")))
+        bar.empty()
+except ModelError as error:
+    empty_state(f"clv.error.{error.key}")
+    st.stop()
+
+info = state.scores_query(scores.score_info, settings)
+summary = state.scores_query(scores.equity_summary, settings)
+model_name = t(f"clv.model.{info['model']}")
+st.caption(t("clv.caption", months=horizon, as_of=fmt.day(as_of), discount=discount / 100, margin=margin / 100,
+             model=model_name))
+if info["spend_error"]:
+    st.warning(t("clv.spend_missing", reason=t(f"clv.error.{info['spend_error']}")))
+
+row = st.columns(4)
+periods = dict(months=horizon, discount=discount / 100, as_of=fmt.day(as_of), customers=fmt.count(summary["customers"]))
+kpi(row[0], "clv.kpi.customer_equity", fmt.money(summary["customer_equity"], language, cur),
+    "clv.help.customer_equity", **periods)
+kpi(row[1], "clv.kpi.mean_clv", fmt.money(summary["mean_clv"], language, cur), "clv.help.mean_clv", **periods)
+kpi(row[2], "clv.kpi.top20_share", fmt.pct(summary["top20_share"]), "clv.help.top20_share", **periods)
+kpi(row[3], "clv.kpi.mean_p_alive", fmt.pct(summary["mean_p_alive"], 0), "clv.help.mean_p_alive", **periods)
+
+where, who, trust, classic = st.tabs([t("clv_page.tab.where"), t("clv_page.tab.who"), t("clv_page.tab.trust"),
+                                      t("clv_page.tab.classic")])
+
+with where:
+    left, right = st.columns(2)
+    for split, column in (("customer_class", left), ("region", right), ("decile", left)):
+        frame = state.scores_query(equity.equity_by, settings, split)
+        if frame.empty or (frame["group"] == "").all():
+            column.info(t(f"clv_page.no_{split}"))
+            continue
+        labels = [t("common.unknown") if g == "" else t(f"common.classes.{g}") if split == "customer_class"
+                  else t("clv_page.decile", low=10 * int(g) - 10, high=10 * int(g)) if split == "decile" else g for g in frame["group"]]
+        hover = [t("clv_page.hover_equity", group=lab, equity=fmt.money(r.equity, language, cur),
+                   share=fmt.pct(r.share), customers=fmt.count(r.customers))
+                 for lab, r in zip(labels, frame.itertuples())]
+        with column:
+            chart(charts.ranked_bars(frame.assign(label=labels), "label", "equity", hover,
+                                     t(f"clv_page.chart.{split}"), t("clv_page.equity_axis", currency=cur), ""),
+                  key=f"equity_{split}")
+    hist = state.scores_query(equity.clv_histogram, settings)
+    bands = [fmt.money(h, language, cur) + ("+" if o else "") for h, o in zip(hist["low"], hist["open_ended"])]
+    with right:
+        chart(charts.histogram(
+            bands, list(hist["customers"]),
+            [t("clv_page.hover_band", low=fmt.money(r.low, language, cur), high=fmt.money(r.high, language, cur),
+               customers=fmt.count(r.customers)) for r in hist.itertuples()],
+            t("clv_page.chart.distribution"), t("clv_page.clv_axis", currency=cur), t("clv_page.customers_axis"),
+        ), key="clv_distribution")
+
+with who:
+    top = state.scores_query(equity.top_customers, settings, 50)
+    st.subheader(t("clv_page.top_title"))
+    st.caption(t("clv_page.top_caption", unit=t("clv.unit.week")))
+    top = top.assign(reasons=["、".join(t(f"clv_page.reason.{r}") for r in rs) if language == "zh"
+                              else ", ".join(t(f"clv_page.reason.{r}") for r in rs) for rs in top["reasons"]])
+    customer_table(top, "top_customers", cur, height=420)
+
+with trust:
+    st.subheader(t("clv_page.parameters_title"))
+    st.markdown(t(f"clv.reason.{info['choice']['reason']}", model=model_name, **info["choice"]["numbers"]))
+    for reading in scores.explain_parameters(info["model"], info["params"], settings.unit):
+        st.markdown("- " + t(f"clv.explain.{reading['key']}", **reading["values"]))
+    if info["spend_params"]:
+        for reading in scores.explain_parameters("gamma_gamma", info["spend_params"], settings.unit):
+            st.markdown("- " + t(f"clv.explain.{reading['key']}", currency=cur, **reading["values"]))
+    with st.expander(t("clv_page.raw_parameters")):
+        st.dataframe({t(f"clv.param.{k}"): [round(v, 4)] for k, v in {**info["params"],
+                     **(info["spend_params"] or {})}.items()}, hide_index=True)
+    split = state.query(validation.holdout_split, as_of)
+    if split is None:
+        st.info(t("clv.validation.too_short", min_history_days=validation.HOLDOUT_RULES["min_history_days"]))
+    else:
+        with st.spinner(t("clv.stage.validation")):
+            result = state.query(validation.validate_models, *split, settings.unit)
+        draw_validation(result)
+
+with classic:
+    st.subheader(t("clv.average.title"))
+    st.caption(t("clv.average.formula"))
+    a, b = st.columns(2)
+    spend = a.number_input(t("clv.average.marketing_spend") + f" ({cur})", 0.0, None, 0.0, step=10000.0,
+                           key="keep_clv_marketing")
+    retention = b.number_input(t("clv.average.retention_cost") + f" ({cur})", 0.0, None, 0.0, step=10000.0,
+                               key="keep_clv_retention")
+    comparison = state.scores_query(scores.clv_comparison, settings, spend, retention)
+    average = comparison["average"]
+    row = st.columns(4)
+    for column, field in zip(row, ("revenue_per_customer", "acquisition_cost_per_customer",
+                                   "retention_cost_per_customer", "average_clv")):
+        column.metric(t(f"clv.average.{field}"), fmt.money(getattr(average, field), language, cur), border=True)
+    if comparison["bridge"]:
+        steps = comparison["bridge"]
+        chart(charts.waterfall([t(f"clv.bridge.{s['key']}") for s in steps], [s["value"] for s in steps],
+                               [fmt.money(s["value"], language, cur) for s in steps], t("clv.bridge.title"),
+                               t("clv_page.per_customer_axis", currency=cur)), key="clv_bridge")
