@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from pathlib import Path
 
+from crm_logic.i18n import translate
 from crm_logic.store import Store
 
 
@@ -68,6 +70,63 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_fit(args) -> int:
+    """Fit one model on the base (up to --calibration-end, if given) and print its parameters."""
+    from crm_logic.clv import fit_spend_model
+    from crm_logic.models import MODELS, ModelError
+    from crm_logic.summary import customer_summary
+
+    with Store(args.db, read_only=True) as store:
+        summary = customer_summary(store, unit=args.unit, calibration_end=args.calibration_end)
+    try:
+        if args.model == "gamma_gamma":
+            model = fit_spend_model(summary)
+        else:
+            model = MODELS[args.model]().fit(summary.frequency, summary.recency, summary["T"])
+    except ModelError as error:
+        print(translate(f"clv.error.{error.key}", args.lang), file=sys.stderr)
+        return 2
+    print(json.dumps({
+        "model": args.model,
+        "params": {k: float(v) for k, v in model.params_.items()},
+        "log_likelihood": float(model.log_likelihood_),
+        "n_customers": int(model.n_customers_),
+    }))
+    return 0
+
+
+def cmd_score(args) -> int:
+    """Refresh customer_scores if stale and write them to --out (.csv with BOM, .xlsx, .parquet)."""
+    from crm_logic.models import ModelError
+    from crm_logic.scores import (
+        EXPORT_WRITERS, ScoreSettings, ensure_scores, equity_summary, export_scores, score_info,
+    )
+
+    if Path(args.out).suffix.lower() not in EXPORT_WRITERS:
+        print(f"--out must end in one of {', '.join(EXPORT_WRITERS)}", file=sys.stderr)
+        return 2
+    given = {name: getattr(args, name) for name in
+             ("as_of", "unit", "model", "horizon_months", "monthly_discount", "default_margin")}
+    try:
+        settings = ScoreSettings(**{name: value for name, value in given.items() if value is not None})
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    with Store(args.db) as store:  # read-write: the scores are kept in the base
+        try:
+            recomputed = ensure_scores(store, settings)
+        except ModelError as error:
+            print(translate(f"clv.error.{error.key}", args.lang), file=sys.stderr)
+            return 2
+        rows = export_scores(store, Path(args.out))
+        info = score_info(store)
+        print(json.dumps({
+            "out": str(args.out), "rows": rows, "recomputed": recomputed, "model": info["model"],
+            "as_of": info["as_of"], "customer_equity": equity_summary(store)["customer_equity"],
+        }))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m crm_logic", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -92,6 +151,27 @@ def parser() -> argparse.ArgumentParser:
     n = sub.add_parser("info", help="print the base's figures as JSON")
     n.add_argument("--db", required=True)
     n.set_defaults(func=cmd_info)
+
+    f = sub.add_parser("fit", help="fit one model and print its parameters as JSON")
+    f.add_argument("--db", required=True)
+    f.add_argument("--model", required=True, choices=["bg_nbd", "pareto_nbd", "mbg_nbd", "gamma_gamma"])
+    f.add_argument("--unit", choices=["day", "week", "month"], default="week")
+    f.add_argument("--calibration-end", type=date.fromisoformat, help="fit on purchases up to this date")
+    f.add_argument("--lang", choices=["zh", "en"], default="en")
+    f.set_defaults(func=cmd_fit)
+
+    c = sub.add_parser("score", help="refresh the customer scores and write them to a file (settings left out "
+                                     "take the defaults of crm_logic.scores.ScoreSettings)")
+    c.add_argument("--db", required=True)
+    c.add_argument("--out", required=True, help="a .csv (UTF-8 with BOM), .xlsx or .parquet file")
+    c.add_argument("--as-of", type=date.fromisoformat, help="analysis date (default: the last order date)")
+    c.add_argument("--unit", choices=["day", "week", "month"])
+    c.add_argument("--model", choices=["auto", "bg_nbd", "pareto_nbd", "mbg_nbd"])
+    c.add_argument("--horizon-months", type=int)
+    c.add_argument("--monthly-discount", type=float)
+    c.add_argument("--default-margin", type=float)
+    c.add_argument("--lang", choices=["zh", "en"], default="en")
+    c.set_defaults(func=cmd_score)
     return p
 
 
