@@ -46,3 +46,12 @@ def test_skip_invalid_and_an_explicit_mapping(tmp_path):
     assert done.returncode == 0, done.stderr
     info = json.loads(done.stdout)
     assert (info["transactions"], info["customers"], info["revenue"]) == (2, 2, 40.5)
+
+
+def test_demo_builds_a_base_and_if_missing_leaves_it_alone(tmp_path):
+    db = tmp_path / "demo.duckdb"
+    assert cli("demo", "--db", db, "--customers", "300", "--seed", "5").returncode == 0
+    first = json.loads(cli("info", "--db", db).stdout)
+    assert first["customers"] >= 300 and first["transactions"] > 300
+    assert cli("demo", "--db", db, "--customers", "900", "--if-missing").returncode == 0
+    assert json.loads(cli("info", "--db", db).stdout) == first
