@@ -41,9 +41,19 @@ def init_from_url() -> None:
     if st.session_state.get("lang") not in LANGUAGES:
         wanted = st.query_params.get("lang")
         st.session_state["lang"] = wanted if wanted in LANGUAGES else language_from_locale(st.context.locale)
+    switch = st.session_state.pop("switch_base", None)  # set by a page before st.rerun()
+    if switch in base_names():
+        st.session_state[BASE_KEY] = switch
     if st.session_state.get(BASE_KEY) not in base_names():
         wanted = st.query_params.get(BASE_KEY)
         st.session_state[BASE_KEY] = wanted if wanted in base_names() else current_base()
+
+
+def switch_base(name: str) -> None:
+    """Open another base on the next run (a widget's value cannot change after it is drawn)."""
+    st.session_state["switch_base"] = name
+    after_write()
+    st.rerun()
 
 
 def keep_in_url() -> None:
