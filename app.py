@@ -7,7 +7,7 @@ from ui import format as fmt
 from ui import state
 from ui.i18n import LANGUAGE_LABELS, labeller, t
 
-st.set_page_config(page_title="CRM", page_icon=":material/groups:", layout="wide")
+st.set_page_config(page_icon=":material/groups:", layout="wide")  # the tab title is the page's, translated
 state.ensure_demo()
 state.init_from_url()
 for key in [k for k in st.session_state if str(k).startswith("keep_")]:
@@ -34,9 +34,9 @@ with st.sidebar:
         )
 
 pages = [
-    st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/insights:", url_path="overview", default=True),
-    st.Page("pages/clv.py", title=t("nav.clv"), icon=":material/savings:", url_path="clv"),
-    st.Page("pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),
+    st.Page("views/overview.py", title=t("nav.overview"), icon=":material/insights:", url_path="overview", default=True),
+    st.Page("views/clv.py", title=t("nav.clv"), icon=":material/savings:", url_path="clv"),
+    st.Page("views/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),
 ]
 state.keep_in_url()
 st.navigation(pages).run()

@@ -23,11 +23,11 @@ CHUNK = 200_000
 # Per class: share of customers, purchase rate ~ Gamma(r, alpha) per week, drop-out ~ Beta(a, b),
 # mean spend per order (¥), channels they come through.
 CLASSES = {
-    "consumer":     dict(share=0.46, r=0.9, alpha=30.0, a=0.8, b=2.4, spend=3_200, channels=("online_store", "offline_store", "referral")),
-    "buyer":        dict(share=0.24, r=0.9, alpha=22.0, a=0.8, b=2.8, spend=4_500, channels=("online_store", "offline_store", "exhibition")),
-    "enterprise":   dict(share=0.12, r=1.2, alpha=10.0, a=0.6, b=4.0, spend=28_000, channels=("sales_team", "exhibition", "referral")),
-    "intermediary": dict(share=0.08, r=1.5, alpha=6.0, a=0.5, b=5.0, spend=42_000, channels=("dealer_network", "sales_team")),
-    "dealer":       dict(share=0.10, r=1.8, alpha=4.0, a=0.5, b=6.0, spend=65_000, channels=("dealer_network", "sales_team", "exhibition")),
+    "consumer":     dict(share=0.46, r=0.9, alpha=30.0, a=0.8, b=2.4, spend=3_000, channels=("online_store", "offline_store", "referral")),
+    "buyer":        dict(share=0.24, r=0.9, alpha=22.0, a=0.8, b=2.8, spend=4_000, channels=("online_store", "offline_store", "exhibition")),
+    "enterprise":   dict(share=0.12, r=1.2, alpha=10.0, a=0.6, b=4.0, spend=12_000, channels=("sales_team", "exhibition", "referral")),
+    "intermediary": dict(share=0.08, r=1.5, alpha=6.0, a=0.5, b=5.0, spend=16_000, channels=("dealer_network", "sales_team")),
+    "dealer":       dict(share=0.10, r=1.8, alpha=4.0, a=0.5, b=6.0, spend=22_000, channels=("dealer_network", "sales_team", "exhibition")),
 }
 ORGANISATIONS = ("enterprise", "intermediary", "dealer")
 REGIONS = ("华东", "华南", "华北", "华中", "西南", "西北", "东北")
@@ -43,6 +43,7 @@ RETAIL_CATEGORIES = (0.24, 0.22, 0.18, 0.22, 0.02, 0.12)
 BUSINESS_CATEGORIES = (0.16, 0.20, 0.10, 0.10, 0.34, 0.10)
 # Month factors for thinning: Spring Festival (Jan/Feb), 618 (June), Double 11 (November).
 SEASON = np.array([1.3, 1.25, 0.9, 0.9, 1.0, 1.45, 0.9, 0.85, 1.0, 1.0, 1.6, 1.1])
+SPEND_P, SPEND_Q = 4.0, 5.0  # order spend ~ Gamma(p, mean/p); mean spend ~ inverse-gamma with shape q
 RETURN_SHARE, DISCOUNT_HUNTERS, REFERRED_SHARE, CLUB_SHARE, PROSPECT_SHARE = 0.03, 0.15, 0.08, 0.3, 0.08
 # Relationship forms and their shares, for people and for organisations.
 FORMS = ("basic", "passive", "responsible", "proactive", "partner")
@@ -118,7 +119,8 @@ def _customers(rng, n: int, start: date, end: date) -> pd.DataFrame:
         mask = cls == c
         frame.loc[mask, "_rate"] = rng.gamma(p["r"], 1 / p["alpha"], mask.sum()) / 7  # per day
         frame.loc[mask, "_dropout"] = rng.beta(p["a"], p["b"], mask.sum())
-        frame.loc[mask, "_spend"] = p["spend"] * rng.gamma(4.0, 0.25, mask.sum())
+        # Gamma-Gamma story: the customer's mean spend is inverse-gamma around the class level
+        frame.loc[mask, "_spend"] = p["spend"] * (SPEND_Q - 1) / rng.gamma(SPEND_Q, 1.0, mask.sum())
     frame["_hunter"] = rng.random(n) < DISCOUNT_HUNTERS
     forms = np.array(FORMS)
     frame["_form"] = np.where(org, forms[rng.choice(5, n, p=FORM_SHARES["organisation"])],
@@ -172,7 +174,7 @@ def _orders(rng, people: pd.DataFrame, end: date, order_offset: int) -> pd.DataF
                    rng.choice(len(names), len(who), p=RETAIL_CATEGORIES))
     margin_rate = np.array([CATEGORIES[c][0] for c in names])[cat]
     unit_price = np.array([CATEGORIES[c][1] for c in names])[cat]
-    amount = rng.gamma(3.0, people["_spend"].to_numpy()[who] / 3.0)
+    amount = rng.gamma(SPEND_P, people["_spend"].to_numpy()[who] / SPEND_P)
     discounted = rng.random(len(who)) < np.where(people["_hunter"].to_numpy()[who], 0.7, 0.1)
     amount = np.where(discounted, amount * 0.85, amount)
     margin_rate = margin_rate - np.where(discounted, 0.08, 0) - np.where(cls == "dealer", 0.05, 0)

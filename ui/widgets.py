@@ -22,7 +22,7 @@ def kpi(column, label_key: str, value: str, help_key: str, delta: float | None =
 def empty_state(message_key: str, **params) -> None:
     """Say what is missing and how to fix it, with the way to the Data page."""
     st.info(t(message_key, **params))
-    st.page_link("pages/data.py", label=t("common.go_to_data"), icon=":material/upload:")
+    st.page_link("views/data.py", label=t("common.go_to_data"), icon=":material/upload:")
 
 
 def chart(fig, key: str, selectable: bool = False):

@@ -21,13 +21,13 @@ def fresh_caches():
 
 
 def run_page(page: str, lang: str, base: str | None = None, timeout: float = 60) -> AppTest:
-    """Open `page` (e.g. 'pages/overview.py') of the app in `lang`, on `base` if given."""
+    """Open `page` (e.g. 'views/overview.py') of the app in `lang`, on `base` if given."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.session_state["lang"] = lang
     if base:
         at.session_state["base"] = base
     at.run()
-    if page != "pages/overview.py":
+    if page != "views/overview.py":
         at.switch_page(page).run()
     return at
 

@@ -10,7 +10,7 @@ from tests.conftest import load_cdnow_sample
 def test_clv_page_values_the_cdnow_base(data_dir, lang):
     with Store(base_path("cdnow")) as store:
         load_cdnow_sample(store)
-    at = run_page("pages/clv.py", lang, base="cdnow", timeout=180)
+    at = run_page("views/clv.py", lang, base="cdnow", timeout=180)
     assert_clean(at)
     labels = [m.label for m in at.metric]
     assert ("顾客资产" if lang == "zh" else "Customer equity") in labels
@@ -23,6 +23,6 @@ def test_clv_page_values_the_cdnow_base(data_dir, lang):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_clv_page_on_an_empty_base_points_to_data(data_dir, lang):
     Store(base_path("demo")).close()
-    at = run_page("pages/clv.py", lang, base="demo")
+    at = run_page("views/clv.py", lang, base="demo")
     assert_clean(at)
     assert at.info and not at.metric

@@ -18,7 +18,7 @@ def cdnow(data_dir):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_data_page_shows_the_facts_of_the_base(cdnow, lang):
-    at = run_page("pages/data.py", lang, base="cdnow")
+    at = run_page("views/data.py", lang, base="cdnow")
     assert_clean(at)
     assert at.metric[0].value == "6,919" and at.metric[1].value == "2,357"  # CDNOW sample: README figures
 
@@ -26,13 +26,13 @@ def test_data_page_shows_the_facts_of_the_base(cdnow, lang):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_data_page_on_an_empty_base(data_dir, lang):
     Store(base_path("demo")).close()
-    at = run_page("pages/data.py", lang, base="demo")
+    at = run_page("views/data.py", lang, base="demo")
     assert_clean(at)
     assert at.metric[0].value == "0"
 
 
 def test_a_gbk_upload_is_mapped_checked_and_imported(cdnow):
-    at = run_page("pages/data.py", "zh", base="cdnow")
+    at = run_page("views/data.py", "zh", base="cdnow")
     at.file_uploader(key="upload").set_value(("订单.csv", GOOD.encode("gbk"), "text/csv")).run()
     assert_clean(at)
     assert any("3" in s.value for s in at.success), "all three rows are valid"
@@ -42,7 +42,7 @@ def test_a_gbk_upload_is_mapped_checked_and_imported(cdnow):
 
 
 def test_a_bad_date_is_reported_with_its_row_and_nothing_changes(cdnow):
-    at = run_page("pages/data.py", "en", base="cdnow")
+    at = run_page("views/data.py", "en", base="cdnow")
     at.file_uploader(key="upload").set_value(("bad.csv", BAD.encode(), "text/csv")).run()
     assert at.warning, "the check must report the problem before importing"
     at.button(key="import_button").click().run()

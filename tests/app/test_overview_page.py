@@ -10,7 +10,7 @@ from tests.conftest import load_cdnow_sample
 def test_overview_shows_kpis_on_cdnow(data_dir, lang):
     with Store(base_path("cdnow")) as store:
         load_cdnow_sample(store)
-    at = run_page("pages/overview.py", lang, base="cdnow")
+    at = run_page("views/overview.py", lang, base="cdnow")
     assert_clean(at)
     labels = {m.label: m.value for m in at.metric}
     customers_label = "客户数" if lang == "zh" else "Customers"
@@ -21,7 +21,18 @@ def test_overview_shows_kpis_on_cdnow(data_dir, lang):
 def test_overview_on_empty_base_points_to_data_page(data_dir, lang):
     Store(base_path("mine")).close()
     Store(base_path("demo")).close()  # an existing (empty) demo base: nothing gets built
-    at = run_page("pages/overview.py", lang, base="mine")
+    at = run_page("views/overview.py", lang, base="mine")
     assert_clean(at)
     assert not at.metric
     assert at.info, "an empty base must say what is missing"
+
+
+def test_switching_language_keeps_it_across_pages_and_in_the_url(data_dir):
+    """Regression: with a legacy `pages/` folder Streamlit ran app.py as a v1 page and dropped the switch."""
+    with Store(base_path("cdnow")) as store:
+        load_cdnow_sample(store)
+    at = run_page("views/overview.py", "en", base="cdnow")
+    at.button_group(key="lang").set_value("zh").run()
+    assert at.title[0].value == "总览" and at.query_params["lang"] == "zh"
+    at.switch_page("views/clv.py").run()
+    assert at.session_state["lang"] == "zh" and at.session_state["base"] == "cdnow"

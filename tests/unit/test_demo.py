@@ -105,3 +105,13 @@ def test_customers_buy_again_and_silently_leave(demo):
                               SELECT c.customer_id, max(t.order_date) AS last FROM customers c JOIN transactions t USING (customer_id)
                               WHERE c.created_date < DATE '2024-06-30' GROUP BY 1)""")
     assert 0.2 < silent < 0.9
+
+
+def test_the_clv_models_fit_the_demo(demo):
+    """The demo exists to be valued: BG/NBD and Gamma-Gamma (q > 1) must fit it."""
+    from crm_logic import scores
+
+    scores.ensure_scores(demo, scores.ScoreSettings(model="bg_nbd"))
+    info = scores.score_info(demo)
+    assert info["spend_error"] is None and info["spend_params"]["q"] > 1
+    assert scores.equity_summary(demo)["customer_equity"] > 0
