@@ -25,8 +25,8 @@ with st.sidebar:
         help=t("common.base_help"),
     )
     info = state.query(Store.info)
-    st.badge(t("common.badge", customers=fmt.count(info.customers), first=fmt.day(info.first_date),
-               last=fmt.day(info.last_date)), icon=":material/database:", color="blue")
+    st.caption(t("common.badge", customers=fmt.count(info.customers), first=fmt.day(info.first_date),
+                 last=fmt.day(info.last_date)))
     if info.last_date:
         st.date_input(
             t("common.as_of"), value=info.last_date, min_value=info.first_date, max_value=info.last_date,

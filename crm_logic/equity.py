@@ -40,18 +40,27 @@ def equity_by(store: Store, split: str) -> pd.DataFrame:
     )
 
 
-def clv_histogram(store: Store, bins: int = 30) -> pd.DataFrame:
-    """Customers per CLV band; the top 1 % share the last band so one whale does not flatten the rest."""
+def clv_histogram(store: Store, bins: int = 30, cap_quantile: float = 0.95) -> pd.DataFrame:
+    """Customers per CLV band of a round width (¥500, ¥2,000 ...). Customers above the `cap_quantile`
+    share the last, open-ended band, so a few whales do not squeeze everyone else into one bar."""
     values = store.df("SELECT clv FROM customer_scores WHERE clv IS NOT NULL")["clv"].to_numpy()
     if values.size == 0:
         return pd.DataFrame(columns=["low", "high", "customers", "open_ended"])
-    cap = float(np.quantile(values, 0.99))
-    low = min(0.0, float(values.min()))
-    edges = np.linspace(low, cap if cap > low else low + 1.0, bins + 1)
-    counts, _ = np.histogram(np.clip(values, low, edges[-1]), bins=edges)
+    low, cap = min(0.0, float(values.min())), float(np.quantile(values, cap_quantile))
+    step = round_step(max(cap - low, 1.0) / bins)
+    edges = np.arange(np.floor(low / step) * step, cap + step, step)
+    if len(edges) < 2:
+        edges = np.array([edges[0], edges[0] + step])
+    counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
     frame = pd.DataFrame({"low": edges[:-1], "high": edges[1:], "customers": counts, "open_ended": False})
     frame.loc[frame.index[-1], "open_ended"] = bool(values.max() > edges[-1])
     return frame
+
+
+def round_step(raw: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k that is at least `raw`: band widths people can read."""
+    magnitude = 10 ** np.floor(np.log10(raw))
+    return float(next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw))
 
 
 def top_customers(store: Store, limit: int = 20) -> pd.DataFrame:

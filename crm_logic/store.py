@@ -103,6 +103,8 @@ def list_bases(directory: Path | None = None) -> list[str]:
 
 @dataclass(frozen=True)
 class BaseInfo:
+    """The badge of a base: its customers who have bought, and the span of its orders."""
+
     name: str
     customers: int
     transactions: int
@@ -175,10 +177,12 @@ class Store:
         cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     def info(self) -> BaseInfo:
-        n_tx, first, last = self.one("SELECT count(*), min(order_date), max(order_date) FROM transactions")
+        n_tx, buyers, first, last = self.one(
+            "SELECT count(*), count(DISTINCT customer_id), min(order_date), max(order_date) FROM transactions"
+        )
         return BaseInfo(
             name=self.name,
-            customers=int(self.scalar("SELECT count(*) FROM customers")),
+            customers=int(buyers),
             transactions=int(n_tx),
             first_date=first,
             last_date=last,

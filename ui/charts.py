@@ -4,12 +4,27 @@ One colour-blind-safe palette (Okabe-Ito) for the whole app; fonts big enough fo
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
 NEUTRAL = "#8C8C8C"
 FONT = dict(size=14)
+
+
+def money_axis(fig: go.Figure, axis: str, values, lang: str, currency: str) -> go.Figure:
+    """Tick labels in the reader's units (¥1,200万, ¥12M) instead of Plotly's SI suffixes."""
+    from ui.format import money
+
+    top = float(np.nanmax(np.abs(values))) if len(values) else 0.0
+    if top <= 0:
+        return fig
+    step = 10 ** np.floor(np.log10(top / 4))
+    step *= next(m for m in (1, 2, 2.5, 5, 10) if top / (step * m) <= 5)
+    ticks = np.arange(0, top + step, step)
+    fig.update_layout({f"{axis}axis": dict(tickvals=ticks, ticktext=[money(v, lang, currency) for v in ticks])})
+    return fig
 
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, **extra) -> go.Figure:
@@ -38,6 +53,7 @@ def stacked_bars(
             x=part[x], y=part[y], name=label, marker_color=OKABE_ITO[i % len(OKABE_ITO)],
             hovertext=[hover[j] for j in part.index], hoverinfo="text",
         )
+    fig.update_xaxes(tickformat="%Y-%m")  # dates read the same in both languages
     return _layout(fig, title, x_title, y_title, barmode="stack")
 
 
@@ -85,11 +101,15 @@ def lines(
 
 
 def histogram(
-    labels: list[str], counts: list[int], hover: list[str], title: str, x_title: str, y_title: str,
+    low: list[float], high: list[float], counts: list[int], hover: list[str], title: str, x_title: str,
+    y_title: str,
 ) -> go.Figure:
-    """Pre-binned counts as touching bars (the binning is done in crm_logic)."""
-    fig = go.Figure(go.Bar(x=labels, y=counts, marker_color=OKABE_ITO[0], hovertext=hover, hoverinfo="text"))
-    return _layout(fig, title, x_title, y_title, bargap=0.05)
+    """Pre-binned counts as touching bars over a numeric axis (the binning is done in crm_logic)."""
+    centres = [(a + b) / 2 for a, b in zip(low, high)]
+    widths = [b - a for a, b in zip(low, high)]
+    fig = go.Figure(go.Bar(x=centres, y=counts, width=widths, marker_color=OKABE_ITO[0], hovertext=hover,
+                           hoverinfo="text", marker_line=dict(color="white", width=1)))
+    return _layout(fig, title, x_title, y_title)
 
 
 def waterfall(labels: list[str], values: list[float], text: list[str], title: str, y_title: str) -> go.Figure:

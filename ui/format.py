@@ -19,7 +19,9 @@ def compact(value: float, lang: str) -> str:
     for size, unit in ZH_UNITS if lang == "zh" else EN_UNITS:
         if abs(value) >= size:
             scaled = value / size
-            return f"{scaled:,.2f}{unit}" if abs(scaled) < 10 else f"{scaled:,.1f}{unit}"
+            digits = 2 if abs(scaled) < 10 else 1 if abs(scaled) < 1000 else 0
+            text = f"{scaled:,.{digits}f}"
+            return (text.rstrip("0").rstrip(".") if "." in text else text) + unit
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_logic.i18n import LANGUAGES, language_from_locale, translate
+from crm_logic.i18n import LANGUAGES, catalogue, language_from_locale, translate
+from crm_logic.metrics import OTHER
 
 LANGUAGE_LABELS = {"zh": "中文", "en": "English"}
 
@@ -22,3 +23,17 @@ def labeller(prefix: str):
     may call a format_func after the run, when session state is no longer at hand)."""
     language = lang()
     return lambda key: translate(f"{prefix}.{key}", language)
+
+
+def group_label(dimension: str, group: str) -> str:
+    """A group of customers as a chart names it: our own keys (classes, deciles, the usual Chinese regions)
+    in the reader's language, anything else as the data has it."""
+    if group == "":
+        return t("common.unknown")
+    if group == OTHER:
+        return t("common.other")
+    if dimension == "customer_class":
+        return t(f"common.classes.{group}")
+    if dimension == "decile":
+        return t("common.decile", low=10 * int(group) - 10, high=10 * int(group))
+    return catalogue(lang()).get(f"common.{dimension}s.{group}", group)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import format as fmt
-from ui.i18n import lang, t
+from ui.i18n import group_label, lang, t
 
 
 def kpi(column, label_key: str, value: str, help_key: str, delta: float | None = None,
@@ -45,6 +45,8 @@ def customer_table(frame, key: str, currency: str, height: int = 360) -> None:
     shown = frame.copy()
     if "customer_class" in shown:
         shown["customer_class"] = [t(f"common.classes.{c}") if c else "" for c in shown["customer_class"]]
+    if "region" in shown:
+        shown["region"] = [group_label("region", r) if r else "" for r in shown["region"]]
     if "p_alive" in shown:
         shown["p_alive"] = shown["p_alive"] * 100
     config = {}

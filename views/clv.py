@@ -5,7 +5,7 @@ from crm_logic import equity, scores, validation
 from crm_logic.models import ModelError
 from ui import charts, state
 from ui import format as fmt
-from ui.i18n import labeller, lang, t
+from ui.i18n import group_label, labeller, lang, t
 from ui.clv_validation import draw_validation
 from ui.widgets import chart, customer_table, empty_state, kpi
 
@@ -66,24 +66,25 @@ with where:
         if frame.empty or (frame["group"] == "").all():
             column.info(t(f"clv_page.no_{split}"))
             continue
-        labels = [t("common.unknown") if g == "" else t(f"common.classes.{g}") if split == "customer_class"
-                  else t("clv_page.decile", low=10 * int(g) - 10, high=10 * int(g)) if split == "decile" else g for g in frame["group"]]
+        labels = [group_label(split, g) for g in frame["group"]]
         hover = [t("clv_page.hover_equity", group=lab, equity=fmt.money(r.equity, language, cur),
                    share=fmt.pct(r.share), customers=fmt.count(r.customers))
                  for lab, r in zip(labels, frame.itertuples())]
         with column:
-            chart(charts.ranked_bars(frame.assign(label=labels), "label", "equity", hover,
-                                     t(f"clv_page.chart.{split}"), t("clv_page.equity_axis", currency=cur), ""),
-                  key=f"equity_{split}")
+            fig = charts.ranked_bars(frame.assign(label=labels), "label", "equity", hover,
+                                     t(f"clv_page.chart.{split}"), t("clv_page.equity_axis", currency=cur), "")
+            chart(charts.money_axis(fig, "x", frame["equity"].to_numpy(), language, cur), key=f"equity_{split}")
     hist = state.scores_query(equity.clv_histogram, settings)
-    bands = [fmt.money(h, language, cur) + ("+" if o else "") for h, o in zip(hist["low"], hist["open_ended"])]
     with right:
-        chart(charts.histogram(
-            bands, list(hist["customers"]),
-            [t("clv_page.hover_band", low=fmt.money(r.low, language, cur), high=fmt.money(r.high, language, cur),
+        fig = charts.histogram(
+            list(hist["low"]), list(hist["high"]), list(hist["customers"]),
+            [t("clv_page.hover_band_open" if r.open_ended else "clv_page.hover_band",
+               low=fmt.money(r.low, language, cur), high=fmt.money(r.high, language, cur),
                customers=fmt.count(r.customers)) for r in hist.itertuples()],
             t("clv_page.chart.distribution"), t("clv_page.clv_axis", currency=cur), t("clv_page.customers_axis"),
-        ), key="clv_distribution")
+        )
+        chart(charts.money_axis(fig, "x", hist[["low", "high"]].to_numpy().ravel(), language, cur),
+              key="clv_distribution")
 
 with who:
     top = state.scores_query(equity.top_customers, settings, 50)

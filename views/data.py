@@ -12,7 +12,7 @@ if "import_message" in st.session_state:
 
 facts = state.query(metrics.quality_facts)
 st.subheader(t("data.facts_title"))
-row = st.columns(6)
+row = st.columns(3) + st.columns(3)
 row[0].metric(t("data.facts.rows"), fmt.count(facts["rows"]), help=t("data.facts_help.rows"), border=True)
 row[1].metric(t("data.facts.customers"), fmt.count(facts["customers"]), help=t("data.facts_help.customers",
               prospects=fmt.count(facts["customers_without_orders"])), border=True)

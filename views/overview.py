@@ -5,7 +5,7 @@ import streamlit as st
 from crm_logic import metrics
 from ui import charts, state
 from ui import format as fmt
-from ui.i18n import lang, t
+from ui.i18n import group_label, lang, t
 from ui.widgets import chart, customer_table, empty_state, kpi
 
 st.title(t("overview.title"))
@@ -44,10 +44,11 @@ if not monthly.empty:
         f"{row.month:%Y-%m} · {kinds[row.customer_kind]}: {fmt.money(row.revenue, lang(), cur)}"
         for row in monthly.itertuples()
     ]
-    chart(charts.stacked_bars(
+    fig = charts.stacked_bars(
         monthly, "month", "revenue", "customer_kind", kinds, hover,
         t("overview.chart.monthly_title"), t("overview.chart.month"), t("overview.chart.revenue_axis", currency=cur),
-    ), key="monthly")
+    )
+    chart(charts.money_axis(fig, "y", monthly.groupby("month").revenue.sum().to_numpy(), lang(), cur), key="monthly")
 
 
 def breakdown(dimension: str, column) -> None:
@@ -56,11 +57,7 @@ def breakdown(dimension: str, column) -> None:
     if frame.empty or (frame["group"] == "").all():
         column.info(t(f"overview.no_{dimension}"))
         return
-    labels = [
-        t("common.other") if g == metrics.OTHER else t("common.unknown") if g == ""
-        else t(f"common.classes.{g}") if dimension == "customer_class" else g
-        for g in frame["group"]
-    ]
+    labels = [group_label(dimension, g) for g in frame["group"]]
     frame = frame.assign(label=labels)
     hover = [
         t("overview.chart.hover_group", group=r.label, revenue=fmt.money(r.revenue, lang(), cur),
@@ -68,10 +65,12 @@ def breakdown(dimension: str, column) -> None:
         for r in frame.itertuples()
     ]
     with column:
-        picked = chart(charts.ranked_bars(
+        fig = charts.ranked_bars(
             frame, "label", "revenue", hover, t(f"overview.chart.{dimension}_title"),
             t("overview.chart.revenue_axis", currency=cur), "", keys=list(frame["group"]),
-        ), key=f"by_{dimension}", selectable=True)
+        )
+        picked = chart(charts.money_axis(fig, "x", frame["revenue"].to_numpy(), lang(), cur),
+                       key=f"by_{dimension}", selectable=True)
         st.caption(t("overview.click_hint"))
     if picked:
         group = picked[0]

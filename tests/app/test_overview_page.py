@@ -1,6 +1,9 @@
 """The Overview page in both languages, on a real base and on an empty one."""
+import json
+
 import pytest
 
+from crm_logic import demo
 from crm_logic.store import Store, base_path
 from tests.app.conftest import assert_clean, run_page
 from tests.conftest import load_cdnow_sample
@@ -36,3 +39,16 @@ def test_switching_language_keeps_it_across_pages_and_in_the_url(data_dir):
     assert at.title[0].value == "总览" and at.query_params["lang"] == "zh"
     at.switch_page("views/clv.py").run()
     assert at.session_state["lang"] == "zh" and at.session_state["base"] == "cdnow"
+
+
+@pytest.mark.parametrize("lang, east", [("zh", "华东"), ("en", "East China")])
+def test_demo_regions_and_classes_are_named_in_the_readers_language(data_dir, lang, east):
+    with Store(base_path("demo")) as store:
+        demo.build_demo(store, customers=300)
+    at = run_page("views/overview.py", lang, base="demo")
+    assert_clean(at)
+    bars = {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)["data"][0]["y"]
+            for c in at.get("plotly_chart")[1:]}
+    regions, classes = bars.values()
+    assert east in regions and not (lang == "en" and any("华" in r for r in regions))
+    assert ("经销商" if lang == "zh" else "Dealers") in classes

@@ -52,11 +52,23 @@ def test_deciles_put_the_top_tenth_first(store):
     assert deciles.equity.iloc[0] == pytest.approx(top)
 
 
-def test_histogram_counts_every_customer_and_caps_the_whale(store):
+def test_histogram_counts_every_customer_in_round_bands_and_caps_the_whales(store):
     hist = equity.clv_histogram(store, bins=25)
     assert hist.customers.sum() == 200
-    assert hist.high.iloc[-1] == pytest.approx(np.quantile(store.frame.clv, 0.99))
+    widths = hist.high - hist.low
+    assert np.allclose(widths, widths.iloc[0])
+    mantissa = widths.iloc[0] / 10 ** np.floor(np.log10(widths.iloc[0]))
+    assert any(np.isclose(mantissa, m) for m in (1, 2, 2.5, 5))
+    cap = np.quantile(store.frame.clv, 0.95)
+    assert hist.high.iloc[-2] < cap <= hist.high.iloc[-1]
     assert hist.open_ended.iloc[-1]
+    above = (store.frame.clv >= hist.low.iloc[-1]).sum()
+    assert hist.customers.iloc[-1] == above
+
+
+@pytest.mark.parametrize("raw, step", [(0.7, 1), (1.0, 1), (1.3, 2), (2.2, 2.5), (3, 5), (740, 1000), (4100, 5000)])
+def test_round_step(raw, step):
+    assert equity.round_step(raw) == pytest.approx(step)
 
 
 def test_top_customers_are_ranked_by_clv_with_their_reasons(store):
