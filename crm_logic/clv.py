@@ -57,12 +57,11 @@ def expected_spend(spend_model, frequency, monetary_value) -> np.ndarray:
 
 
 def cumulative_purchases(model, frequency, recency, T, unit: str, months: int) -> np.ndarray:
-    """E(Y(k*f)) for k = 0..months: a (months + 1) x customers array of expected purchases to each month end."""
-    f = UNITS_PER_MONTH[unit]
-    rows = [np.zeros(len(np.atleast_1d(frequency)))]
-    for k in range(1, months + 1):
-        rows.append(np.atleast_1d(model.conditional_expected_purchases(k * f, frequency, recency, T)))
-    return np.vstack(rows)
+    """E(Y(k*f)) for k = 0..months: a (months + 1) x customers array of expected purchases to each month end
+    (the model takes all the horizons at once, so what depends on the customer alone is computed once)."""
+    horizons = (np.arange(1, months + 1) * UNITS_PER_MONTH[unit])[:, None]
+    ahead = np.atleast_2d(model.conditional_expected_purchases(horizons, frequency, recency, T))
+    return np.vstack([np.zeros(ahead.shape[1]), ahead])
 
 
 def discounted_clv(cumulative: np.ndarray, margin_per_purchase, monthly_discount: float) -> np.ndarray:

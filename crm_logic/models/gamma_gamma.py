@@ -3,9 +3,9 @@ Colombo & Jiang (1999)."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
-from crm_logic.models.base import MIN_CUSTOMERS, ModelError, as_array, collapse, maximise
+from crm_logic.models.base import MIN_CUSTOMERS, ModelError, as_array, newton_maximise
 
 
 class GammaGammaModel:
@@ -26,31 +26,53 @@ class GammaGammaModel:
         usable = (x > 0) & np.isfinite(m) & (m > 0)
         if usable.sum() < MIN_CUSTOMERS:
             raise ModelError("too_few_customers", f"{int(usable.sum())} repeat customers with positive spend")
-        w = None if weights is None else as_array(weights)[usable]
-        (x, m), counts = collapse([x[usable], m[usable]], w)
-        start = np.array([1.0, 2.0, float(np.average(m, weights=counts))])
-
-        def log_likelihood(params):
-            p, q, g = params
-            return float(np.sum(counts * (
-                gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(g)
-                + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(g + m * x)
-            )))
-
-        def gradient(params):
-            p, q, g = params
-            common = digamma(p * x + q)
-            return np.array([
-                counts @ (x * (common - digamma(p * x) + np.log(m) + np.log(x) - np.log(g + m * x))),
-                counts @ (common - digamma(q) + np.log(g) - np.log(g + m * x)),
-                counts @ (q / g - (p * x + q) / (g + m * x)),
-            ])
-
-        self.params_, self.log_likelihood_, self.standard_errors_ = maximise(log_likelihood, start, self.names, gradient)
-        self.n_customers_ = int(round(np.sum(counts)))
+        c = np.ones(int(usable.sum())) if weights is None else as_array(weights)[usable]
+        self.params_, self.log_likelihood_, self.standard_errors_ = newton_maximise(
+            self._derivatives(x[usable], m[usable], c), np.array([1.0, 2.0, float(np.average(m[usable], weights=c))]),
+            self.names)
+        self.n_customers_ = int(round(np.sum(c)))
         if self.params_["q"] <= 1:
             raise ModelError("q_not_above_one", f"q = {self.params_['q']:.3f}")
         return self
+
+    @staticmethod
+    def _derivatives(x, m, c):
+        """Log-likelihood, gradient and Hessian in (p, q, gamma), Fader & Hardie (2013) eq. (2) summed over
+        customers. Gamma-function terms depend on x alone (evaluated once per distinct x) and the terms
+        in ln m are fixed sums; only ln(gamma + m x) and its powers are per customer at each step."""
+        xs, at = np.unique(x, return_inverse=True)
+        n_x = np.bincount(at, weights=c)
+        n = c.sum()
+        cx, mx = c * x, m * x
+        fixed = cx @ np.log(m), c @ np.log(m), n_x @ (xs * np.log(xs))
+
+        def derivatives(params):
+            p, q, g = params
+            u = g + mx
+            log_u, inv_u = np.log(u), 1 / u
+            inv_u2 = inv_u * inv_u
+            s_log, sx_log = c @ log_u, cx @ log_u
+            s_inv, sx_inv = c @ inv_u, cx @ inv_u
+            s_inv2, sx_inv2 = c @ inv_u2, cx @ inv_u2
+            px = p * xs
+            ll = (n_x @ (gammaln(px + q) - gammaln(px)) - n * gammaln(q) + n * q * np.log(g)
+                  + p * fixed[0] - fixed[1] + p * fixed[2] - p * sx_log - q * s_log)
+            gradient = np.array([
+                n_x @ (xs * (digamma(px + q) - digamma(px))) + fixed[0] + fixed[2] - sx_log,
+                n_x @ digamma(px + q) - n * digamma(q) + n * np.log(g) - s_log,
+                n * q / g - p * sx_inv - q * s_inv,
+            ])
+            t_pq = polygamma(1, px + q)
+            pq, qg = n_x @ (xs * t_pq), n / g - s_inv
+            pg = -sx_inv
+            hessian = np.array([
+                [n_x @ (xs * xs * (t_pq - polygamma(1, px))), pq, pg],
+                [pq, n_x @ t_pq - n * polygamma(1, q), qg],
+                [pg, qg, -n * q / g ** 2 + p * sx_inv2 + q * s_inv2],
+            ])
+            return float(ll), gradient, hessian
+
+        return derivatives
 
     def conditional_expected_average_profit(self, frequency, monetary_value) -> np.ndarray:
         """E[spend per purchase | x, m̄]: a weighted mean of the customer's own average and the population's;

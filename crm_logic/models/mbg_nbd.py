@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, gammaln, hyp2f1
 
-from crm_logic.models.base import as_array
+from crm_logic.models.base import as_array, per_distinct
 from crm_logic.models.bg_nbd import BetaGeoModel
 
 
@@ -13,7 +13,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
     """MBG/NBD: as BG/NBD, but a customer may also leave straight after the first purchase, so a customer
     with no repeat purchase is not certainly alive."""
 
-    _gradient = None  # numerical derivatives: BG/NBD's exact ones do not apply
+    _derivatives = None  # numerical derivatives: BG/NBD's exact ones do not apply
 
     def _log_likelihood(self, params, x, t_x, T) -> np.ndarray:
         r, alpha, a, b = params
@@ -32,9 +32,13 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         """Batislam et al. (2007); ₂F₁(r+x, b+x+1; a+b+x; z) taken in its Euler-transformed form."""
         r, alpha, a, b = self._p()
         x, t_x, T = as_array(frequency), as_array(recency), as_array(T)
-        z = t / (alpha + T + t)
-        tail = (1 - z) ** (a - 1) * hyp2f1(a + b - r, a - 1, a + b + x, z)
-        return (a + b + x) / (a - 1) * (1 - tail) * self.conditional_probability_alive(x, t_x, T)
+        t = as_array(t)
+
+        def if_alive(x, T):
+            z = t / (alpha + T + t)
+            return (a + b + x) / (a - 1) * (1 - (1 - z) ** (a - 1) * hyp2f1(a + b - r, a - 1, a + b + x, z))
+
+        return per_distinct([x, T], if_alive) * self.conditional_probability_alive(x, t_x, T)
 
     def expected_purchases(self, t) -> np.ndarray:
         """E[X(t)] = b/(a-1) [1 - (1-z)^r ₂F₁(r, b+1; a+b; z)], z = t/(alpha+t), Euler-transformed."""

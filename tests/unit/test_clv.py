@@ -26,7 +26,7 @@ class ConstantRate:
         self.rate = rate
 
     def conditional_expected_purchases(self, t, frequency, recency, T):
-        return np.full(len(np.atleast_1d(frequency)), self.rate * t)
+        return self.rate * np.asarray(t) * np.ones(len(np.atleast_1d(frequency)))  # t: scalar or a column
 
 
 def value(model, unit, months, discount, margin=1.0, customers=1):
