@@ -30,18 +30,31 @@ from crm_logic.store import Store
 UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
 
 
+# A customer is in the sample of share s when hash(customer_id) mod a million is below s million: the
+# same customers on every run, and no list of them to carry around. $share NULL = every customer.
+IN_SAMPLE = "($share IS NULL OR hash(customer_id) % 1000000 < $share * 1000000)"
+
+
 def _purchase_days(until: str, after: str | None = None) -> str:
     """SQL for the purchase days in (after, until]; the arguments name query parameters, never values."""
     window = f"order_date <= {until}" + (f" AND order_date > {after}" if after else "")
     return f"""
         SELECT customer_id, order_date, sum(amount)::DOUBLE AS spend
-        FROM transactions WHERE {window}
+        FROM transactions WHERE {window} AND {IN_SAMPLE}
         GROUP BY customer_id, order_date
         HAVING bool_or(amount >= 0)
     """
 
 
-SUMMARY_SQL = f"""
+def _summary_sql(with_holdout: bool) -> str:
+    """The summary query; the holdout purchases are counted only when there is a holdout (an empty
+    window still costs a pass over the transactions)."""
+    holdout = f""",
+holdout AS (
+    SELECT customer_id, count(*) AS holdout_frequency
+    FROM ({_purchase_days("$holdout_end", after="$end")}) GROUP BY customer_id
+)""" if with_holdout else ""
+    return f"""
 WITH days AS ({_purchase_days("$end")}),
 buyers AS (
     SELECT customer_id,
@@ -57,12 +70,8 @@ lines AS (
            sum(amount)::DOUBLE AS revenue,
            sum(gross_margin)::DOUBLE AS margin,
            sum(amount) FILTER (WHERE gross_margin IS NOT NULL)::DOUBLE AS margin_revenue
-    FROM transactions WHERE order_date <= $end GROUP BY customer_id
-),
-holdout AS (
-    SELECT customer_id, count(*) AS holdout_frequency
-    FROM ({_purchase_days("$holdout_end", after="$end")}) GROUP BY customer_id
-)
+    FROM transactions WHERE order_date <= $end AND {IN_SAMPLE} GROUP BY customer_id
+){holdout}
 SELECT b.customer_id,
        b.frequency,
        date_diff('day', b.first_purchase, b.last_purchase) / $unit_days AS recency,
@@ -73,11 +82,11 @@ SELECT b.customer_id,
        l.orders,
        l.revenue,
        l.margin,
-       CASE WHEN l.margin_revenue > 0 THEN l.margin / l.margin_revenue END AS margin_rate,
-       coalesce(h.holdout_frequency, 0) AS holdout_frequency
+       CASE WHEN l.margin_revenue > 0 THEN l.margin / l.margin_revenue END AS margin_rate
+       {", coalesce(h.holdout_frequency, 0) AS holdout_frequency" if with_holdout else ""}
 FROM buyers b
 JOIN lines l USING (customer_id)
-LEFT JOIN holdout h USING (customer_id)
+{"LEFT JOIN holdout h USING (customer_id)" if with_holdout else ""}
 ORDER BY b.customer_id
 """
 
@@ -88,26 +97,24 @@ def customer_summary(
     unit: str = "week",
     calibration_end: date | None = None,
     holdout_end: date | None = None,
+    share: float | None = None,
 ) -> pd.DataFrame:
     """One row per customer who had bought by the end date (see the module docstring).
 
     Without `calibration_end` the end date is `as_of` (default: the last order date of the base). With
     it, frequency/recency/T stop at `calibration_end` and the `holdout_frequency` column counts the
-    repeat purchase days up to `holdout_end` (default: `as_of`).
+    repeat purchase days up to `holdout_end` (default: `as_of`). With `share`, only that fixed random
+    share of the customers (see IN_SAMPLE).
     """
     as_of = as_of or default_as_of(store)
     if as_of is None:
         return _empty_summary(calibration_end is not None)
     end = calibration_end or as_of
-    frame = store.df(
-        SUMMARY_SQL,
-        {"end": end, "holdout_end": (holdout_end or as_of) if calibration_end else end,
-         "unit_days": UNIT_DAYS[unit]},
-    )
+    split = calibration_end is not None
+    params = {"end": end, "unit_days": UNIT_DAYS[unit], "share": share}
+    frame = store.df(_summary_sql(split), {**params, "holdout_end": holdout_end or as_of} if split else params)
     frame["frequency"] = frame["frequency"].astype("int64")
-    if calibration_end is None:
-        frame = frame.drop(columns="holdout_frequency")
-    else:
+    if split:
         frame["holdout_frequency"] = frame["holdout_frequency"].astype("int64")
     return frame
 
@@ -118,13 +125,19 @@ def _empty_summary(with_holdout: bool) -> pd.DataFrame:
     return pd.DataFrame(columns=columns)
 
 
+def buyers_estimate(store: Store) -> int:
+    """About how many customers have bought (HyperLogLog): enough to size a sample, cheap on any base."""
+    return int(store.scalar("SELECT approx_count_distinct(customer_id) FROM transactions") or 0)
+
+
 def length_in_units(start: date, end: date, unit: str) -> float:
     """The span between two dates in model time units (calendar days / unit length)."""
     return (pd.Timestamp(end) - pd.Timestamp(start)).days / UNIT_DAYS[unit]
 
 
-def first_purchases_by_day(store: Store, cohort_end: date) -> pd.DataFrame:
-    """How many customers made their first purchase on each day up to `cohort_end` (day, customers)."""
+def first_purchases_by_day(store: Store, cohort_end: date, share: float | None = None) -> pd.DataFrame:
+    """How many customers (of the sample, with `share`) made their first purchase on each day up to
+    `cohort_end` (day, customers)."""
     return store.df(
         f"""
         WITH days AS ({_purchase_days("$end")})
@@ -132,12 +145,13 @@ def first_purchases_by_day(store: Store, cohort_end: date) -> pd.DataFrame:
         FROM (SELECT customer_id, min(order_date) AS first_purchase FROM days GROUP BY customer_id)
         GROUP BY day ORDER BY day
         """,
-        {"end": cohort_end},
+        {"end": cohort_end, "share": share},
     )
 
 
-def repeat_purchases_by_day(store: Store, cohort_end: date, end: date) -> pd.DataFrame:
-    """Repeat purchase days per calendar day up to `end`, of the customers who first bought by `cohort_end`."""
+def repeat_purchases_by_day(store: Store, cohort_end: date, end: date, share: float | None = None) -> pd.DataFrame:
+    """Repeat purchase days per calendar day up to `end`, of the customers (of the sample, with `share`)
+    who first bought by `cohort_end`."""
     return store.df(
         f"""
         WITH days AS ({_purchase_days("$end")}),
@@ -150,5 +164,5 @@ def repeat_purchases_by_day(store: Store, cohort_end: date, end: date) -> pd.Dat
         WHERE d.order_date > c.first_purchase
         GROUP BY day ORDER BY day
         """,
-        {"end": end, "cohort_end": cohort_end},
+        {"end": end, "cohort_end": cohort_end, "share": share},
     )

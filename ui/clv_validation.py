@@ -15,6 +15,9 @@ def draw_validation(result: ValidationResult) -> None:
     ends = dict(calibration_end=fmt.day(result.calibration_end), holdout_end=fmt.day(result.holdout_end))
     st.subheader(t("clv.validation.title"))
     st.caption(t("clv.validation.intro", weeks=result.holdout_length * UNIT_DAYS[result.unit] / 7, **ends))
+    if result.sample_share is not None:
+        st.caption(t("clv.validation.sampled", customers=fmt.count(len(result.customers)),
+                     share=fmt.pct(result.sample_share)))
     fitted = list(result.models["model"])
     names = {m: t(f"clv.model.{m}") for m in fitted}
     chart(charts.grouped_bars(

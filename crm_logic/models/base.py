@@ -122,15 +122,17 @@ def newton_maximise(derivatives, start: np.ndarray, names: tuple[str, ...]) -> t
 
 def maximise(log_likelihood, start: np.ndarray, names: tuple[str, ...]) -> tuple[dict, float, dict | None]:
     """Maximise `log_likelihood(params)` over positive params without derivatives: L-BFGS-B on numerical
-    gradients, polished by Nelder-Mead; returns params, LL and standard errors."""
+    gradients, and Nelder-Mead from there when L-BFGS-B stops short; returns params, LL and standard errors."""
 
     def objective(log_params):
         value = log_likelihood(np.exp(log_params))
         return -value if np.isfinite(value) else 1e300
 
     best = minimize(objective, np.log(start), method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-9, "ftol": 1e-15})
-    polished = minimize(objective, best.x, method="Nelder-Mead", options={"maxiter": 5000, "xatol": 1e-10, "fatol": 1e-10})
-    log_params = polished.x if polished.fun <= best.fun else best.x
+    if not best.success:
+        polished = minimize(objective, best.x, method="Nelder-Mead", options={"maxiter": 5000, "xatol": 1e-10, "fatol": 1e-10})
+        best = polished if polished.fun <= best.fun else best
+    log_params = best.x
     value = log_likelihood(np.exp(log_params))
     if not np.isfinite(value) or not np.all(np.isfinite(log_params)) or np.any(np.abs(log_params) > 30):
         raise ModelError("not_converged", f"log-likelihood {value}, parameters {np.exp(log_params)}")

@@ -18,16 +18,20 @@ class BetaGeoModel(TransactionModel):
     def _start(self, rate: float) -> np.ndarray:
         return np.array([1.0, 1.0 / max(rate, 1e-6), 1.0, 3.0])
 
-    @staticmethod
-    def _prepare(x, t_x, T, counts) -> dict:
+    # MBG/NBD differs only in when a customer may leave: also at the first purchase. Its terms are BG/NBD's
+    # with b + x - 1 read as b + x (and B(a, b+x) as B(a, b+x+1)), and every customer may have left.
+    _leaves_at_first_purchase = False
+
+    def _prepare(self, x, t_x, T, counts) -> dict:
         """What the derivatives need that does not change with the parameters. Terms that depend on x,
         t_x or T alone are evaluated once per distinct value (a few hundred), and sums over all customers
         of functions of T reduce to sums over distinct T with fixed weights."""
         at, xs = pd.factorize(x)
         T_at, T_values = pd.factorize(T)
-        repeat = x > 0
+        repeat = np.full(len(x), True) if self._leaves_at_first_purchase else x > 0
         t_at, t_values = pd.factorize(t_x[repeat])
-        return {"n": counts.sum(), "xs": xs, "n_x": np.bincount(at, weights=counts), "x_at": at[repeat],
+        return {"shift": float(self._leaves_at_first_purchase),
+                "n": counts.sum(), "xs": xs, "n_x": np.bincount(at, weights=counts), "x_at": at[repeat],
                 "T_values": T_values, "c_T": np.bincount(T_at, weights=counts, minlength=len(T_values)),
                 "cx_T": np.bincount(T_at, weights=counts * x, minlength=len(T_values)), "T_at": T_at[repeat],
                 "t_values": t_values, "t_at": t_at, "xr": x[repeat], "cr": counts[repeat]}
@@ -40,9 +44,10 @@ class BetaGeoModel(TransactionModel):
         dS + w (dL-dS) and d²S + w (d²L-d²S) + w(1-w) (dL-dS)(dL-dS)ᵀ; S is summed over distinct T."""
         r, alpha, a, b = params
         n, xs, n_x, xr, cr = d["n"], d["xs"], d["n_x"], d["xr"], d["cr"]
+        xb = xs + d["shift"]  # x as the dropout terms see it
         log_T, inv_T = np.log(alpha + d["T_values"]), 1 / (alpha + d["T_values"])
         log_t, inv_t = np.log(alpha + d["t_values"]), 1 / (alpha + d["t_values"])
-        inv_bx_values = 1 / np.maximum(b + xs - 1, 1e-300)
+        inv_bx_values = 1 / np.maximum(b + xb - 1, 1e-300)
         c_T, cx_T = d["c_T"], d["cx_T"]
         # the repeat buyers, row by row
         gap = log_T[d["T_at"]] - log_t[d["t_at"]]  # ln(alpha+T) - ln(alpha+t_x)
@@ -56,23 +61,23 @@ class BetaGeoModel(TransactionModel):
         cwv = cw * (1 - w)
         v_alpha = rx * inv_gap  # d(L-S)/d alpha
         s_w, s_gap, s_v, s_bx = cw.sum(), cw @ gap, cw @ v_alpha, cw @ inv_bx
-        ll = (n_x @ (gammaln(r + xs) - gammaln(r) + betaln(a, b + xs) - betaln(a, b)) + n * r * np.log(alpha)
+        ll = (n_x @ (gammaln(r + xs) - gammaln(r) + betaln(a, b + xb) - betaln(a, b)) + n * r * np.log(alpha)
               - (r * c_T + cx_T) @ log_T + cr @ softplus)
         gradient = np.array([
             n_x @ (digamma(r + xs) - digamma(r)) + n * np.log(alpha) - c_T @ log_T + s_gap,
             n * r / alpha - (r * c_T + cx_T) @ inv_T + s_v,
-            n_x @ (digamma(a + b) - digamma(a + b + xs)) + s_w / a,
-            n_x @ (digamma(b + xs) - digamma(a + b + xs) - digamma(b) + digamma(a + b)) - s_bx,
+            n_x @ (digamma(a + b) - digamma(a + b + xb)) + s_w / a,
+            n_x @ (digamma(b + xb) - digamma(a + b + xb) - digamma(b) + digamma(a + b)) - s_bx,
         ])
         h = np.zeros((4, 4))
         h[0, 0] = n_x @ (polygamma(1, r + xs) - polygamma(1, r))
         h[0, 1] = n / alpha - c_T @ inv_T + cw @ inv_gap
         h[1, 1] = -n * r / alpha ** 2 + (r * c_T + cx_T) @ inv_T ** 2 \
             - cw @ (v_alpha * (inv_T[d["T_at"]] + inv_t[d["t_at"]]))
-        ab = n_x @ (polygamma(1, a + b) - polygamma(1, a + b + xs))
+        ab = n_x @ (polygamma(1, a + b) - polygamma(1, a + b + xb))
         h[2, 2] = ab - s_w / a ** 2
         h[2, 3] = ab
-        h[3, 3] = ab + n_x @ (polygamma(1, b + xs) - polygamma(1, b)) + cw @ (inv_bx * inv_bx)
+        h[3, 3] = ab + n_x @ (polygamma(1, b + xb) - polygamma(1, b)) + cw @ (inv_bx * inv_bx)
         # the mixing term, v = d(L-S) = (gap, v_alpha, 1/a, -1/(b+x-1))
         m_gap, m_v, m_bx = cwv @ gap, cwv @ v_alpha, cwv @ inv_bx
         h[0, 0] += cwv @ (gap * gap)

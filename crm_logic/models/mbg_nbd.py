@@ -13,14 +13,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
     """MBG/NBD: as BG/NBD, but a customer may also leave straight after the first purchase, so a customer
     with no repeat purchase is not certainly alive."""
 
-    _derivatives = None  # numerical derivatives: BG/NBD's exact ones do not apply
-
-    def _log_likelihood(self, params, x, t_x, T) -> np.ndarray:
-        r, alpha, a, b = params
-        common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x + 1) - betaln(a, b)
-        stays = -(r + x) * np.log(alpha + T)
-        leaves = np.log(a) - np.log(b + x) - (r + x) * np.log(alpha + t_x)
-        return common + np.logaddexp(stays, leaves)
+    _leaves_at_first_purchase = True  # fitted with BG/NBD's exact derivatives, shifted (see there)
 
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
         r, alpha, a, b = self._p()

@@ -135,3 +135,25 @@ def test_result_keeps_frames_for_the_page(result):
     assert set(result.fitted) == {"bg_nbd", "pareto_nbd", "mbg_nbd"} and not result.failures
     assert {"model", "log_likelihood", "mae", "predicted", "actual"} <= set(result.models.columns)
     assert result.holdout_length == pytest.approx(39.0)
+
+
+def test_a_large_base_is_validated_on_a_fixed_sample_of_its_customers(tmp_path):
+    """Above max_customers buyers the test runs on a hash sample: about that many customers, the same
+    ones every time, each with exactly the figures the full summary gives them."""
+    from crm_logic.summary import customer_summary
+    with cdnow_base(tmp_path / "cdnow.duckdb") as store:
+        first = validate_models(store, CALIBRATION_END, HOLDOUT_END, unit="week", models=("bg_nbd",), max_customers=600)
+        again = validate_models(store, CALIBRATION_END, HOLDOUT_END, unit="week", models=("bg_nbd",), max_customers=600)
+        full = customer_summary(store, unit="week", calibration_end=CALIBRATION_END, holdout_end=HOLDOUT_END)
+    sampled = first.customers
+    assert first.sample_share == pytest.approx(600 / 2357, rel=0.05)  # CDNOW sample: 2,357 customers
+    assert 450 < len(sampled) < 750  # binomial(2357, ~0.25): mean ~600, sd ~21
+    assert sampled.customer_id.tolist() == again.customers.customer_id.tolist()
+    expected = full.set_index("customer_id").loc[sampled.customer_id]
+    assert sampled.frequency.tolist() == expected.frequency.tolist()
+    assert sampled.actual.tolist() == expected.holdout_frequency.tolist()
+    assert first.tracking.actual.iloc[-1] == expected.frequency.sum() + expected.holdout_frequency.sum()
+
+
+def test_a_small_base_is_validated_in_full(result):
+    assert result.sample_share is None and len(result.customers) == 2357
