@@ -1,0 +1,87 @@
+"""The whole path from a DuckDB `transactions` table to a filled `customer_scores` table, and the bare
+per-customer GROUP BY it is measured against. One mode per process (run.py reads each one's peak RSS).
+
+Modes: `groupby` (count, sum, min and max date per customer, written as a table), `scores`
+(`crm_logic.scores.ensure_scores` with its default settings, what the app runs on a new base: model
+"auto" validates the transaction models on a holdout first) and `scores_bg_nbd` (the same with the model
+fixed to BG/NBD: summary, fit, score, write). Every mode opens the file, writes its result as a table
+and closes it (DuckDB checkpoints on close), so all pay for the same open/write/close; the timed span
+starts after the imports and after the previous run's results are removed from the file.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import duckdb
+
+from _common import write_json
+
+GROUP_BY = """
+CREATE OR REPLACE TABLE bench_groupby AS
+SELECT customer_id, count(*) AS transactions, sum(amount) AS spend,
+       min(order_date) AS first_date, max(order_date) AS last_date
+FROM transactions GROUP BY customer_id
+"""
+
+
+def bare_group_by(path: Path, steps: dict) -> int:
+    con = duckdb.connect(str(path))
+    con.execute(GROUP_BY)
+    rows = con.execute("SELECT count(*) FROM bench_groupby").fetchone()[0]
+    con.close()
+    return rows
+
+
+def scores(path: Path, steps: dict, model: str = "auto") -> int:
+    """ensure_scores; `steps` gets the seconds spent in each stage its progress callback names."""
+    from crm_logic.scores import ScoreSettings, ensure_scores
+    from crm_logic.store import Store
+
+    t0 = time.perf_counter()
+    marks = [("open", t0)]
+
+    def progress(fraction: float, stage: str) -> None:
+        if stage != marks[-1][0]:
+            marks.append((stage, time.perf_counter()))
+
+    with Store(path) as store:
+        ensure_scores(store, ScoreSettings(model=model), progress=progress)
+        rows = store.scalar("SELECT count(*) FROM customer_scores")
+    marks.append(("end", time.perf_counter()))
+    for (stage, start), (_, end) in zip(marks, marks[1:]):
+        steps[stage] = steps.get(stage, 0.0) + end - start
+    return rows
+
+
+MODES = {
+    "groupby": bare_group_by,
+    "scores": scores,
+    "scores_bg_nbd": lambda path, steps: scores(path, steps, model="bg_nbd"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=tuple(MODES))
+    parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    with duckdb.connect(str(args.store)) as con:  # a fresh start: nothing left from an earlier run
+        con.execute("DROP TABLE IF EXISTS bench_groupby")
+        con.execute("DROP TABLE IF EXISTS customer_scores")
+        con.execute("DELETE FROM meta WHERE key LIKE 'scores_%'")  # the cached scores and model choice
+        transactions, customers = con.execute(
+            "SELECT count(*), count(DISTINCT customer_id) FROM transactions").fetchone()
+
+    steps: dict[str, float] = {}
+    t0 = time.perf_counter()
+    rows = MODES[args.mode](args.store, steps)
+    seconds = time.perf_counter() - t0
+    write_json(args.out, {"mode": args.mode, "seconds": seconds, "rows": rows, "steps": steps,
+                          "transactions": transactions, "customers": customers})
+
+
+if __name__ == "__main__":
+    main()
