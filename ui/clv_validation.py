@@ -31,16 +31,18 @@ def draw_validation(result: ValidationResult) -> None:
         t("clv.validation.tracking_title"), t("clv.validation.week_axis"), t("clv.validation.cumulative_axis"),
         marker_x=result.calibration_weeks, marker_label=t("clv.validation.calibration_marker"),
     ), key="validation_tracking")
-    table = result.models.assign(model=[names[m] for m in fitted])
-    naive = {"model": t("clv.model.naive"), "mae": result.naive_mae}
+    table = result.models.assign(model=[names[m] for m in fitted],
+                                 log_likelihood=[f"{v:,.1f}" for v in result.models["log_likelihood"]])
+    naive = {"model": t("clv.model.naive"), "mae": result.naive_mae, "log_likelihood": "—",
+             "predicted": float(result.customers["naive"].sum()), "actual": float(result.customers["actual"].sum())}
     st.dataframe(
         [*table.to_dict("records"), naive], hide_index=True,
         column_order=["model", "mae", "log_likelihood", "predicted", "actual"],
         column_config={
             "model": st.column_config.TextColumn(t("clv.column.model")),
             "mae": st.column_config.NumberColumn(t("clv.validation.mae"), help=t("clv.validation.mae_help"), format="%.3f"),
-            "log_likelihood": st.column_config.NumberColumn(
-                t("clv.validation.log_likelihood"), help=t("clv.validation.log_likelihood_help"), format="%,.1f"),
+            "log_likelihood": st.column_config.TextColumn(  # text: the naive baseline has none
+                t("clv.validation.log_likelihood"), help=t("clv.validation.log_likelihood_help")),
             "predicted": st.column_config.NumberColumn(t("clv.validation.predicted"), format="%,.0f"),
             "actual": st.column_config.NumberColumn(t("clv.validation.actual_total"), format="%,.0f"),
         },

@@ -101,7 +101,8 @@ with trust:
         st.markdown("- " + t(f"clv.explain.{reading['key']}", **reading["values"]))
     if info["spend_params"]:
         for reading in scores.explain_parameters("gamma_gamma", info["spend_params"], settings.unit):
-            st.markdown("- " + t(f"clv.explain.{reading['key']}", currency=cur, **reading["values"]))
+            st.markdown("- " + t(f"clv.explain.{reading['key']}",
+                                 **{k: fmt.money(v, language, cur) for k, v in reading["values"].items()}))
     with st.expander(t("clv_page.raw_parameters")):
         st.dataframe({t(f"clv.param.{k}"): [round(v, 4)] for k, v in {**info["params"],
                      **(info["spend_params"] or {})}.items()}, hide_index=True)

@@ -26,3 +26,17 @@ def test_clv_page_on_an_empty_base_points_to_data(data_dir, lang):
     at = run_page("views/clv.py", lang, base="demo")
     assert_clean(at)
     assert at.info and not at.metric
+
+
+@pytest.mark.parametrize("lang, sampled, spend", [("zh", "固定的随机样本", "万"), ("en", "fixed random sample", "K")])
+def test_a_large_base_says_its_validation_used_a_sample(data_dir, lang, sampled, spend):
+    """Above 10,000 buyers (HOLDOUT_RULES) the models are tested on a sample: the page must say so.
+    The typical purchase reads in 万 / K like every other amount (demo spend is thousands of yuan)."""
+    from crm_logic import demo
+    with Store(base_path("demo")) as store:
+        demo.build_demo(store, customers=12_000)
+    at = run_page("views/clv.py", lang, base="demo", timeout=240)
+    assert_clean(at)
+    assert any(sampled in c.value for c in at.caption)
+    typical = [m.value for m in at.markdown if "¥" in m.value and m.value.startswith("- ")]
+    assert typical and all(spend in line for line in typical), typical
