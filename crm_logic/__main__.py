@@ -77,7 +77,7 @@ def cmd_fit(args) -> int:
     from crm_logic.summary import customer_summary
 
     with Store(args.db, read_only=True) as store:
-        summary = customer_summary(store, unit=args.unit, calibration_end=args.calibration_end)
+        summary = customer_summary(store, unit=args.unit, calibration_end=args.calibration_end, orders=False)
     try:
         if args.model == "gamma_gamma":
             model = fit_spend_model(summary)

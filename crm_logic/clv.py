@@ -31,9 +31,9 @@ UNITS_PER_MONTH = {"day": 30.4375, "week": 4.345, "month": 1.0}
 
 def fit_spend_model(summary: pd.DataFrame) -> GammaGammaModel:
     """Gamma-Gamma on the customers with a repeat purchase and a positive mean repeat spend (the others
-    carry no spend information it can use). Raises ModelError, e.g. "q_not_above_one"."""
-    usable = summary[(summary["frequency"] > 0) & summary["monetary_value"].notna()]
-    return GammaGammaModel().fit(usable["frequency"], usable["monetary_value"])
+    carry no spend information it can use: the model leaves them out). Raises ModelError, e.g.
+    "q_not_above_one"."""
+    return GammaGammaModel().fit(summary["frequency"], summary["monetary_value"])
 
 
 def margin_rates(margin_rate: pd.Series, default_margin: float) -> np.ndarray:
@@ -57,19 +57,22 @@ def expected_spend(spend_model, frequency, monetary_value) -> np.ndarray:
 
 
 def cumulative_purchases(model, frequency, recency, T, unit: str, months: int) -> np.ndarray:
-    """E(Y(k*f)) for k = 0..months: a (months + 1) x customers array of expected purchases to each month end
+    """E(Y(k*f)) for k = 1..months: a months x customers array of expected purchases to each month end
     (the model takes all the horizons at once, so what depends on the customer alone is computed once)."""
     horizons = (np.arange(1, months + 1) * UNITS_PER_MONTH[unit])[:, None]
-    ahead = np.atleast_2d(model.conditional_expected_purchases(horizons, frequency, recency, T))
-    return np.vstack([np.zeros(ahead.shape[1]), ahead])
+    return np.atleast_2d(model.conditional_expected_purchases(horizons, frequency, recency, T))
 
 
 def discounted_clv(cumulative: np.ndarray, margin_per_purchase, monthly_discount: float) -> np.ndarray:
-    """CLV per customer from `cumulative_purchases`: each month's expected purchases, priced and discounted."""
-    months = cumulative.shape[0] - 1
-    per_month = np.diff(cumulative, axis=0)
-    discount = (1.0 + monthly_discount) ** -np.arange(1, months + 1)
-    return np.asarray(margin_per_purchase, dtype=float) * (discount @ per_month)
+    """CLV per customer from `cumulative_purchases`: each month's expected purchases, priced and discounted.
+
+    sum_k d_k (C_k - C_(k-1)) with C_0 = 0 is sum_k C_k (d_k - d_(k+1)) with d_(months+1) = 0: one
+    weighted sum over the months, no array of monthly differences for a million customers.
+    """
+    months = cumulative.shape[0]
+    discount = (1.0 + monthly_discount) ** -np.arange(1, months + 2, dtype=float)
+    discount[-1] = 0.0
+    return np.asarray(margin_per_purchase, dtype=float) * (-np.diff(discount) @ cumulative)
 
 
 def customer_equity(clv) -> float:

@@ -96,7 +96,8 @@ def validate_models(
     report(0.0, "summary")
     buyers = buyers_estimate(store)
     share = max_customers / buyers if buyers > max_customers else None
-    summary = customer_summary(store, unit=unit, calibration_end=calibration_end, holdout_end=holdout_end, share=share)
+    summary = customer_summary(store, unit=unit, calibration_end=calibration_end, holdout_end=holdout_end, share=share,
+                               orders=False)
     f, r, T = summary["frequency"], summary["recency"], summary["T"]
     holdout = length_in_units(calibration_end, holdout_end, unit)
 

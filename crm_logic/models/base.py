@@ -9,6 +9,8 @@ from the Hessian at the optimum (delta method back to the natural scale).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
@@ -120,15 +122,17 @@ def newton_maximise(derivatives, start: np.ndarray, names: tuple[str, ...]) -> t
     return dict(zip(names, params)), float(value), _standard_errors(-hessian, params, names)
 
 
-def maximise(log_likelihood, start: np.ndarray, names: tuple[str, ...]) -> tuple[dict, float, dict | None]:
+def maximise(log_likelihood, start: np.ndarray, names: tuple[str, ...]) -> tuple[dict, float, Callable]:
     """Maximise `log_likelihood(params)` over positive params without derivatives: L-BFGS-B on numerical
-    gradients, and Nelder-Mead from there when L-BFGS-B stops short; returns params, LL and standard errors."""
+    gradients, and Nelder-Mead from there when L-BFGS-B stops short; returns params, LL and a function
+    giving the standard errors (its numerical Hessian costs 40 more likelihood evaluations: taken only
+    when someone asks)."""
 
     def objective(log_params):
         value = log_likelihood(np.exp(log_params))
         return -value if np.isfinite(value) else 1e300
 
-    best = minimize(objective, np.log(start), method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-9, "ftol": 1e-15})
+    best = minimize(objective, np.log(start), method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-6, "ftol": 1e-12})
     if not best.success:
         polished = minimize(objective, best.x, method="Nelder-Mead", options={"maxiter": 5000, "xatol": 1e-10, "fatol": 1e-10})
         best = polished if polished.fun <= best.fun else best
@@ -137,7 +141,7 @@ def maximise(log_likelihood, start: np.ndarray, names: tuple[str, ...]) -> tuple
     if not np.isfinite(value) or not np.all(np.isfinite(log_params)) or np.any(np.abs(log_params) > 30):
         raise ModelError("not_converged", f"log-likelihood {value}, parameters {np.exp(log_params)}")
     params = np.exp(log_params)
-    return dict(zip(names, params)), float(value), _standard_errors(_hessian(objective, log_params), params, names)
+    return dict(zip(names, params)), float(value), lambda: _standard_errors(_hessian(objective, log_params), params, names)
 
 
 def _hessian(objective, log_params, h: float = 1e-4) -> np.ndarray:
@@ -182,6 +186,19 @@ class TransactionModel:
     def _p(self) -> tuple[float, ...]:
         return tuple(self.params_[name] for name in self.names)
 
+    @property
+    def standard_errors_(self) -> dict | None:
+        """Standard errors of the fitted parameters (None when the Hessian is not invertible)."""
+        if callable(self._standard_errors):
+            self._standard_errors = self._standard_errors()
+        return self._standard_errors
+
+    def __getstate__(self) -> dict:
+        """A pickled model (the app caches fitted ones) carries its standard errors, not their recipe."""
+        if callable(self.__dict__.get("_standard_errors")):
+            self.standard_errors_
+        return self.__dict__
+
     def fit(self, frequency, recency, T, weights=None) -> "TransactionModel":
         x, t_x, T = as_array(frequency), as_array(recency), as_array(T)
         if len(x) < MIN_CUSTOMERS or not np.any(x > 0):
@@ -198,10 +215,10 @@ class TransactionModel:
         (x, t_x, T), counts = collapse([x, t_x, T], weights)
         if derivatives:
             data = self._prepare(x, t_x, T, counts)
-            self.params_, self.log_likelihood_, self.standard_errors_ = newton_maximise(
+            self.params_, self.log_likelihood_, self._standard_errors = newton_maximise(
                 lambda p: derivatives(p, data), start, self.names)
         else:
-            self.params_, self.log_likelihood_, self.standard_errors_ = maximise(
+            self.params_, self.log_likelihood_, self._standard_errors = maximise(
                 lambda p: float(np.sum(counts * self._log_likelihood(p, x, t_x, T))), start, self.names)
         self.n_customers_ = int(round(np.sum(counts)))
         return self

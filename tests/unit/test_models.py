@@ -1,5 +1,7 @@
 """The models against the published CDNOW figures (../docs: model-anchors.md, from Fader, Hardie & Lee
 2005; Fader & Hardie 2013; Batislam et al. 2007), on a calibration summary built with pandas alone."""
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -118,3 +120,14 @@ def test_hopeless_data_raise_a_model_error_not_nan():
     with pytest.raises(ModelError) as error:
         GammaGammaModel().fit([1, 2], [10.0, 12.0])
     assert error.value.key == "too_few_customers"
+
+
+def test_a_fitted_model_pickles_with_its_standard_errors():
+    """The app caches fitted models (pickle); the numerically fitted ones compute their errors lazily."""
+    x, t_x, T = (np.array(v, dtype=float) for v in ([0, 1, 2, 5, 0, 3, 1, 0, 4, 2, 1, 0],
+                                                    [0, 3, 8, 20, 0, 15, 2, 0, 30, 9, 12, 0],
+                                                    [30, 25, 40, 38, 20, 35, 33, 28, 39, 22, 31, 26]))
+    model = ParetoNBDModel().fit(x, t_x, T)
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy.params_ == model.params_
+    assert copy.standard_errors_ == model.standard_errors_

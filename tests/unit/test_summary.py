@@ -3,6 +3,8 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crm_logic.store import Store
 from crm_logic.summary import (
@@ -151,3 +153,54 @@ def test_daily_counts_add_up_to_the_summary(cdnow):
     assert repeats.repeat_purchases.sum() == 2457 + 1882
     in_calibration = repeats[repeats.day <= pd.Timestamp(CALIBRATION_END)]
     assert in_calibration.repeat_purchases.sum() == 2457
+
+
+def definition_summary(lines: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """The module's definitions written directly in pandas: lines merged into days, then per customer."""
+    lines = lines[lines.order_date <= end]
+    days = lines.groupby(["customer_id", "order_date"]).amount.agg(spend="sum", purchase=lambda a: (a >= 0).any())
+    days = days[days.purchase].reset_index()
+    rows = {}
+    for customer, own in days.groupby("customer_id"):
+        own = own.sort_values("order_date")
+        repeat = own.spend.iloc[1:]
+        mean = repeat.mean() if len(repeat) else None
+        rows[customer] = {
+            "frequency": len(own) - 1,
+            "recency": (own.order_date.iloc[-1] - own.order_date.iloc[0]).days,
+            "T": (end - own.order_date.iloc[0]).days,
+            "monetary_value": mean if mean is not None and mean > 0 else float("nan"),
+            "revenue": lines.loc[lines.customer_id == customer, "amount"].sum(),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["frequency", "recency", "T", "monetary_value", "revenue"])
+
+
+LINE = st.tuples(
+    st.sampled_from(["a", "b", "c", "d"]),
+    st.integers(0, 2500),                                       # days after 2018-01-01: several 1024-day slots
+    st.sampled_from([-40.0, -5.0, 0.0, 5.0, 12.5, 30.0, 99.0]),  # returns, zero-value lines, purchases
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(LINE, min_size=1, max_size=40))
+def test_summary_follows_its_definitions_on_any_mix_of_same_day_lines_and_returns(tmp_path_factory, lines):
+    """Ties on the first day, returns on it or on days of their own, zero-value lines, long histories:
+    the one-pass columns and the merged-days path must both give what the definitions say."""
+    frame = pd.DataFrame(lines, columns=["customer_id", "day", "amount"])
+    frame["order_date"] = pd.Timestamp("2018-01-01") + pd.to_timedelta(frame.pop("day"), unit="D")
+    frame["order_id"], frame["gross_margin"] = None, None
+    end = frame.order_date.max()
+    store = make_base(tmp_path_factory.mktemp("mix"), frame[["customer_id", "order_id", "order_date", "amount",
+                                                            "gross_margin"]].values.tolist())
+    try:
+        ours = customer_summary(store, as_of=end.date(), unit="day", orders=False).set_index("customer_id")
+    finally:
+        store.close()
+    expected = definition_summary(frame, end)
+    assert sorted(ours.index) == sorted(expected.index)
+    ours = ours.loc[expected.index]
+    for column in ("frequency", "recency", "T", "monetary_value", "revenue"):
+        pd.testing.assert_series_equal(ours[column], expected[column], check_names=False, check_dtype=False,
+                                       check_index_type=False, check_exact=False, rtol=1e-9)
