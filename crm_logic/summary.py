@@ -15,8 +15,9 @@ Definitions (../docs/model-anchors.md, Fader, Hardie & Lee 2005):
   whose first purchase falls on or before it appear. With a split, holdout_frequency counts the repeat
   purchase days in (calibration_end, holdout_end].
 - orders (unless left out), revenue and margin cover every line up to the end date. orders counts
-  distinct order ids (a line without one is an order of its own); margin is the sum of the known gross margins (NULL when
-  none is known) and margin_rate the margin over the revenue of the lines whose margin is known.
+  distinct order ids (a line without one is an order of its own); margin is the sum of the known gross
+  margins (NULL when none is known) and margin_rate the margin over the revenue of the lines whose
+  margin is known.
 """
 from __future__ import annotations
 
