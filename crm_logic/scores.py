@@ -21,6 +21,7 @@ from crm_logic.clv import (
     UNITS_PER_MONTH, average_clv, clv_bridge, cumulative_purchases, discounted_clv, expected_spend, fit_spend_model,
     margin_rates,
 )
+from crm_logic.exports import csv_bytes, write_excel
 from crm_logic.metrics import default_as_of
 from crm_logic.models import MODELS, GammaGammaModel, ModelError
 from crm_logic.store import Store
@@ -91,8 +92,28 @@ def ensure_scores(store: Store, settings: ScoreSettings = ScoreSettings(), progr
     return True
 
 
-def compute_scores(store: Store, settings: ScoreSettings, progress: Progress | None = None) -> tuple[pd.DataFrame, dict]:
-    """Score every customer (reads only): the frame for customer_scores and the facts of the fit."""
+@dataclass
+class CustomerFacts:
+    """What scoring knows before any money setting: the customer summary, the fitted purchase and spend
+    models and each customer's P(alive). It depends only on the data-set version, the analysis date, the
+    time unit and the model choice; discount, horizon and margin are applied to it by `customer_values`."""
+
+    as_of: date
+    unit: str
+    summary: pd.DataFrame
+    model: object
+    spend_model: GammaGammaModel | None
+    spend_error: str | None
+    choice: ModelChoice
+    choice_key: dict | None
+    p_alive: np.ndarray
+
+
+def customer_facts(store: Store, settings: ScoreSettings, progress: Progress | None = None) -> CustomerFacts:
+    """Summarise and fit (reads only). Only `settings.as_of`, `.unit` and `.model` matter here.
+
+    Raises ModelError (with its `.key`) when the transaction model cannot be fitted to this base.
+    """
     report = progress or _quiet
     as_of = settings.as_of or default_as_of(store)
     report(0.0, "summary")
@@ -101,39 +122,56 @@ def compute_scores(store: Store, settings: ScoreSettings, progress: Progress | N
         raise ModelError("too_few_customers")
     choice, choice_key = _model_choice(store, settings, as_of, report)
     f, r, T = summary["frequency"], summary["recency"], summary["T"]
-
     report(0.6, "fit")
     model = MODELS[choice.model]().fit(f, r, T)
     report(0.75, "spend")
     spend_model, spend_error = _fit_spend(summary)
+    return CustomerFacts(as_of, settings.unit, summary, model, spend_model, spend_error, choice, choice_key,
+                         model.conditional_probability_alive(f, r, T))
 
-    report(0.8, "score")
+
+def customer_values(facts: CustomerFacts, settings: ScoreSettings, progress: Progress | None = None) -> pd.DataFrame:
+    """One row per buyer with P(alive), expected purchases, expected spend and CLV under `settings`
+    (horizon, discount, margin): the frame every page slices."""
+    (progress or _quiet)(0.8, "score")
+    summary = facts.summary
+    f, r, T = summary["frequency"], summary["recency"], summary["T"]
     rate = margin_rates(summary["margin_rate"], settings.default_margin)
-    spend = None if spend_model is None else expected_spend(spend_model, f, summary["monetary_value"])
-    purchases_12m, purchases_horizon, clv = _purchases_and_clv(model, f, r, T, settings,
+    spend = None if facts.spend_model is None else expected_spend(facts.spend_model, f, summary["monetary_value"])
+    purchases_12m, purchases_horizon, clv = _purchases_and_clv(facts.model, f, r, T, settings,
                                                                None if spend is None else spend * rate)
     frame = summary[["customer_id", "frequency", "recency", "T", "monetary_value", "first_purchase",
                      "last_purchase", "revenue", "margin"]].copy()
     frame["margin_rate"] = rate
-    frame["p_alive"] = model.conditional_probability_alive(f, r, T)
+    frame["p_alive"] = facts.p_alive
     frame["expected_purchases_12m"] = purchases_12m
     frame["expected_purchases_horizon"] = purchases_horizon
     frame["expected_spend"] = spend
     frame["clv"] = clv
-    frame["model"] = choice.model
-    info = {
-        "as_of": as_of.isoformat(),
+    frame["model"] = facts.choice.model
+    return frame
+
+
+def facts_info(facts: CustomerFacts, settings: ScoreSettings) -> dict:
+    """The facts of the fit, for the page and the command line."""
+    return {
+        "as_of": facts.as_of.isoformat(),
         "settings": {**asdict(settings), "as_of": None if settings.as_of is None else settings.as_of.isoformat()},
-        "customers": len(frame),
-        "model": choice.model,
-        "choice": asdict(choice),
-        "choice_key": choice_key,
-        "params": _plain(model.params_),
-        "log_likelihood": float(model.log_likelihood_),
-        "spend_params": None if spend_model is None else _plain(spend_model.params_),
-        "spend_error": spend_error,
+        "customers": len(facts.summary),
+        "model": facts.choice.model,
+        "choice": asdict(facts.choice),
+        "choice_key": facts.choice_key,
+        "params": _plain(facts.model.params_),
+        "log_likelihood": float(facts.model.log_likelihood_),
+        "spend_params": None if facts.spend_model is None else _plain(facts.spend_model.params_),
+        "spend_error": facts.spend_error,
     }
-    return frame, info
+
+
+def compute_scores(store: Store, settings: ScoreSettings, progress: Progress | None = None) -> tuple[pd.DataFrame, dict]:
+    """Score every customer (reads only): the frame for customer_scores and the facts of the fit."""
+    facts = customer_facts(store, settings, progress)
+    return customer_values(facts, settings, progress), facts_info(facts, settings)
 
 
 def _purchases_and_clv(model, frequency, recency, T, settings: ScoreSettings, margin_per_purchase):
@@ -297,8 +335,8 @@ def explain_parameters(model: str, params: dict, unit: str) -> list[dict]:
 
 
 EXPORT_WRITERS = {
-    ".csv": lambda frame, path: frame.to_csv(path, index=False, encoding="utf-8-sig"),  # BOM: Chinese Excel
-    ".xlsx": lambda frame, path: frame.to_excel(path, index=False, sheet_name="customer_scores"),
+    ".csv": lambda frame, path: Path(path).write_bytes(csv_bytes(frame)),  # BOM: Chinese Excel
+    ".xlsx": lambda frame, path: write_excel({"customer_scores": frame}, path),
     ".parquet": lambda frame, path: frame.to_parquet(path, index=False),
 }
 

@@ -101,6 +101,51 @@ def _cached(module: str, name: str, path: str, version: int | str, args: tuple) 
     return fn(open_base(path), *args)
 
 
+def clv_settings() -> "ScoreSettings":
+    """The CLV settings of this session (set on the CLV page, defaults elsewhere): every page that shows
+    a value uses the same ones, and says them in its caption."""
+    from crm_logic.scores import ScoreSettings
+
+    get = st.session_state.get
+    return ScoreSettings(as_of=as_of(), model=get("keep_clv_model", "auto"), horizon_months=get("keep_clv_horizon", 12),
+                         monthly_discount=get("keep_clv_discount", 1.0) / 100,
+                         default_margin=get("keep_clv_margin", 30.0) / 100)
+
+
+def customer_facts(settings: "ScoreSettings | None" = None, progress=None) -> "CustomerFacts":
+    """The fitted models and customer summary of the current base for this session's analysis date,
+    unit and model. Raises ModelError when the base cannot be fitted."""
+    from crm_logic.scores import ScoreSettings
+
+    settings = settings or clv_settings()
+    store = current_store()
+    key = ScoreSettings(as_of=settings.as_of, unit=settings.unit, model=settings.model)
+    return _facts(str(store.path), store.dataset_version, key, progress)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _facts(path: str, version: int, settings, _progress):
+    from crm_logic.scores import customer_facts as compute
+
+    return compute(open_base(path), settings, _progress)
+
+
+def customer_values(settings: "ScoreSettings | None" = None, progress=None) -> "pd.DataFrame":
+    """One row per buyer of the current base with P(alive), expected purchases and CLV under this
+    session's settings (`crm_logic.scores.customer_values`). Treat it as read-only."""
+    settings = settings or clv_settings()
+    facts = customer_facts(settings, progress)
+    store = current_store()
+    return _values(str(store.path), store.dataset_version, settings, facts)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _values(path: str, version: int, settings, _facts):
+    from crm_logic.scores import customer_values as compute
+
+    return compute(_facts, settings)
+
+
 def as_of() -> date | None:
     """The analysis date chosen in the sidebar for the current base (its last order date by default)."""
     return st.session_state.get(f"as_of_{current_base()}") or query(default_as_of)
@@ -113,6 +158,8 @@ def currency() -> str:
 def after_write() -> None:
     """Drop cached results after an import or rebuild (the version key already makes them stale)."""
     _cached.clear()
+    _facts.clear()
+    _values.clear()
 
 
 __all__ = ["open_base", "current_store", "query", "as_of", "currency", "after_write", "data_dir"]

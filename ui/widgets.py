@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_logic.exports import csv_bytes
+
 from ui import format as fmt
 from ui.i18n import group_label, lang, t
 
@@ -62,7 +64,6 @@ def customer_table(frame, key: str, currency: str, height: int = 360) -> None:
             config[column] = st.column_config.Column(label)
     st.dataframe(shown, column_config=config, hide_index=True, height=height, key=key)
     st.download_button(
-        t("common.download_csv"), shown.rename(columns={c: t(f"table.{c}") for c in shown.columns})
-        .to_csv(index=False).encode("utf-8-sig"),
+        t("common.download_csv"), csv_bytes(shown.rename(columns={c: t(f"table.{c}") for c in shown.columns})),
         file_name=f"{key}.csv", mime="text/csv", key=f"{key}_csv", icon=":material/download:",
     )
