@@ -95,6 +95,11 @@ def cmd_fit(args) -> int:
     return 0
 
 
+# The rooms whose per-customer columns `score` adds: functions (store, facts, values, as_of) -> a frame
+# keyed by customer_id. Each room adds its own entry.
+SCORE_TABLES: list = []
+
+
 def cmd_score(args) -> int:
     """Refresh customer_scores if stale and write them to --out (.csv with BOM, .xlsx, .parquet)."""
     from crm_logic.models import ModelError
@@ -118,7 +123,14 @@ def cmd_score(args) -> int:
         except ModelError as error:
             print(translate(f"clv.error.{error.key}", args.lang), file=sys.stderr)
             return 2
-        rows = export_scores(store, Path(args.out))
+        extra = []
+        if SCORE_TABLES:
+            from crm_logic.scores import customer_facts, customer_values
+
+            facts = customer_facts(store, settings)
+            values = customer_values(facts, settings)
+            extra = [table(store, facts, values, facts.as_of) for table in SCORE_TABLES]
+        rows = export_scores(store, Path(args.out), extra)
         info = score_info(store)
         print(json.dumps({
             "out": str(args.out), "rows": rows, "recomputed": recomputed, "model": info["model"],

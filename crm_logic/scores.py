@@ -341,11 +341,14 @@ EXPORT_WRITERS = {
 }
 
 
-def export_scores(store: Store, path: Path) -> int:
-    """Write customer_scores to a .csv (UTF-8 with BOM), .xlsx or .parquet file; the number of rows."""
+def export_scores(store: Store, path: Path, extra: list[pd.DataFrame] | None = None) -> int:
+    """Write customer_scores to a .csv (UTF-8 with BOM), .xlsx or .parquet file; the number of rows.
+    `extra`: frames keyed by customer_id whose columns are added (segments, churn, alliances)."""
     path = Path(path)
     if path.suffix.lower() not in EXPORT_WRITERS:
         raise ValueError(f"export format must be one of {sorted(EXPORT_WRITERS)}")
     frame = load_scores(store)
+    for table in extra or []:
+        frame = frame.merge(table, on="customer_id", how="left")
     EXPORT_WRITERS[path.suffix.lower()](frame, path)
     return len(frame)
