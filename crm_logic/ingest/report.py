@@ -53,7 +53,9 @@ class ValidationReport:
 
     def render(self, lang: str = DEFAULT_LANGUAGE, limit: int = MAX_LISTED) -> str:
         lines = [translate(f"ingest.report.{self.status}", lang)]
-        lines += [translate(f"ingest.notes.{key}", lang, **params) for key, params in self.notes]
+        lines += [translate(f"ingest.notes.{key}", lang, **{k: translate(f"ingest.platforms.{v}", lang)
+                                                             if k == "platform" else v for k, v in params.items()})
+                  for key, params in self.notes]
         for key in FACTS:
             if self.facts.get(key):
                 value = self.values.get(f"{key}_value")

@@ -40,7 +40,7 @@ FILE_LEVEL = ("unreadable_file", "missing_column", "empty_file", "already_import
 ROW_CHECKS = (
     ("missing_customer_id", "customer_id", "guest AND {refuse}"),
     ("missing_date", "order_date", "date_text IS NULL"),
-    ("bad_date", "order_date", "date_text IS NOT NULL AND order_date IS NULL"),
+    ("bad_date", "order_date", "date_text IS NOT NULL AND order_date IS NULL AND NOT date_pending"),
     ("future_date", "order_date", "order_date > DATE '{today}'"),
     ("missing_amount", "amount", "amount_text IS NULL"),
     ("bad_amount", "amount", "amount_text IS NOT NULL AND (amount IS NULL OR abs(amount) >= 1e16)"),
@@ -310,6 +310,7 @@ def _build(con, key: str, col: dict[str, str], derived: bool, result: Validated,
     """checked_<key>: each row parsed once; fixes_<key>: the few rows of orders needing attention; the view."""
     comma = "true" if result.decimal == "," else "false"
     xy = "NULL" if result.date_order in (None, "ymd") else f"'{_XY_ORDER[result.date_order]}'"
+    pending = f"regexp_full_match(date_bare, '{_XY}')" if result.date_order is None else "false"  # until chosen
 
     def cell(f):
         return f"cell({col[f]})" if f in col else "CAST(NULL AS VARCHAR)"
@@ -323,7 +324,7 @@ def _build(con, key: str, col: dict[str, str], derived: bool, result: Validated,
         SELECT * EXCLUDE (amount_bare, quantity_bare, margin_bare, discount_bare, date_bare, amount_read),
                CASE WHEN quantity < 0 THEN -abs(amount_read) ELSE amount_read END AS amount_signed FROM (
         SELECT *, {amount} AS amount_read FROM (
-        SELECT *, day(date_bare, {xy}) AS order_date, {_number('quantity_bare', comma)} AS quantity,
+        SELECT *, day(date_bare, {xy}) AS order_date, {pending} AS date_pending, {_number('quantity_bare', comma)} AS quantity,
                {_number('margin_bare', comma)} AS gross_margin,
                CASE WHEN lower(discount_text) IN ({yes}) THEN true WHEN lower(discount_text) IN ({no}) THEN false
                     WHEN regexp_full_match(discount_text, '[0-9.]+折') THEN true
@@ -373,7 +374,7 @@ def _build(con, key: str, col: dict[str, str], derived: bool, result: Validated,
                coalesce(f.status, c.status) AS status, {', '.join(f'c.{t}' for t in TEXT_FIELDS)},
                coalesce(n.key, CASE WHEN lower(c.customer_class) IN ({', '.join(f"'{k}'" for k in CUSTOMER_CLASSES)})
                                      THEN lower(c.customer_class) ELSE c.customer_class END) AS customer_class,
-               f.conflict_row, f.dup_row, {'true' if derived else 'false'} AS derived
+               f.conflict_row, f.dup_row, {'true' if derived else 'false'} AS derived, c.date_pending
         FROM checked_{key} c LEFT JOIN fixes_{key} f USING (row)
         LEFT JOIN (VALUES {_values(CLASS_NAMES)}) n(name, key) ON lower(c.customer_class) = n.name
         CROSS JOIN (SELECT count(*) FILTER (regexp_full_match(order_id, '[0-9]+')) > 0
