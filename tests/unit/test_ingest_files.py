@@ -53,6 +53,14 @@ def test_a_wrong_dimension_tag_does_not_truncate_the_sheet(tmp_path, store):
     assert store.one("SELECT count(*), sum(amount) FROM transactions") == (40, REVENUE)
 
 
+def test_a_workbook_uploaded_as_bytes_is_read(tmp_path, store):
+    path = workbook(tmp_path / "orders.xlsx", {"Orders": [["客户编号", "订单日期", "金额", "订单号"], *ROWS]})
+    raw = read_file(path.read_bytes(), file_name="from_browser.xlsx")
+    assert (raw.fmt, raw.n_rows, raw.problems) == ("excel", 40, [])
+    import_files(store, [path.read_bytes()], today=TODAY)
+    assert store.one("SELECT count(*), sum(amount) FROM transactions") == (40, REVENUE)
+
+
 def test_the_first_sheet_with_data_is_read_or_the_one_chosen(tmp_path, store):
     path = workbook(tmp_path / "book.xlsx", {"说明": [["本表为 2024 年订单"]], "订单": [["客户编号", "订单日期", "金额", "订单号"], *ROWS],
                                             "Other": [["customer_id", "order_date", "amount"], ["Z", "2024-01-01", 1]]})
