@@ -85,7 +85,7 @@ def segment_table(store: Store, values: pd.DataFrame, as_of: date, rules: Segmen
     buyers["value_share_ahead"] = share_ahead(measure)
     buyers["value_tier"] = abc_tiers(measure, rules.value.abc_shares)
     buyers["core_quadrant"] = core_quadrants(_abc_measure(values, rules.value.core_current),
-                                             _abc_measure(values, rules.value.core_predicted), rules.value)[0]
+                                             values["clv"], rules.value)[0]
 
     table = customer_facts(store, buyers, as_of, rules.ladder)
     is_buyer = table["purchases"].notna().to_numpy()

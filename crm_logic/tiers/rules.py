@@ -138,6 +138,12 @@ class RfmRules:
     cutoffs: tuple[tuple[str, tuple[float, ...]], ...] = ()
     grid: Grid | None = None
 
+    def __post_init__(self):
+        if not 2 <= self.scale <= 9:
+            raise ValueError("scale must be between 2 and 9 (rfm_score is one digit per measure)")
+        if self.grid is not None and validate_grid(self.grid, self.scale):
+            raise ValueError(f"invalid grid: {validate_grid(self.grid, self.scale)}")
+
     def cutoffs_for(self, measure: str) -> tuple[float, ...] | None:
         return dict(self.cutoffs).get(measure)
 
@@ -154,15 +160,24 @@ class ValueRules:
       A customer is in A when the customers worth strictly more than it together make less than 80 % of the
       total (so the customer who crosses 80 % is in A, and equal values share a tier); likewise B below 95 %.
       Values at or below zero are C. The total is the sum of the positive values.
-    core_current / core_predicted: the two axes of the 2×2 (current: revenue or margin; predicted: clv).
+    core_current: the current-value axis of the 2×2 (revenue or margin); the predicted axis is the CLV.
     core_high_share: "high" on an axis = above the (1 - share) quantile of the buyers (0.5 = above the median).
     """
 
     abc_measure: str = "revenue"
     abc_shares: tuple[float, float] = (0.80, 0.95)
     core_current: str = "revenue"
-    core_predicted: str = "clv"
     core_high_share: float = 0.5
+
+    def __post_init__(self):
+        if self.abc_measure not in ABC_MEASURES:
+            raise ValueError(f"abc_measure must be one of {ABC_MEASURES}")
+        if not 0 < self.abc_shares[0] < self.abc_shares[1] <= 1:
+            raise ValueError("abc_shares must satisfy 0 < A < B <= 1")
+        if self.core_current not in ("revenue", "margin"):
+            raise ValueError("core_current is revenue or margin")
+        if not 0 < self.core_high_share < 1:
+            raise ValueError("core_high_share is a share between 0 and 1")
 
 
 @dataclass(frozen=True)
