@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 SEGMENTS = ("champions", "loyal", "potential_loyalists", "new_customers", "promising", "need_attention",
@@ -33,6 +34,12 @@ DEFAULT_GRID: Grid = (  # R = 5 .. 1 top to bottom, F = 1 .. 5 left to right
     ("hibernating", "hibernating", "at_risk", "at_risk", "cant_lose_them"),
     ("hibernating", "hibernating", "at_risk", "at_risk", "cant_lose_them"),
 )
+
+def categorical(codes, categories) -> pd.Categorical:
+    """Group codes as a pandas Categorical (code -1 = no group): a million of them cost a million small
+    integers, not a million strings."""
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(categories))
+
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
