@@ -123,8 +123,7 @@ def segment_table(store: Store, values: pd.DataFrame, as_of: date, rules: Segmen
 
 def score_segments(store: Store, facts, values: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """The SCORE_TABLES entry of the command line: the SCORE_COLUMNS of every buyer."""
-    table = segment_table(store, values, as_of)
-    return table.loc[table["customer_id"].isin(values["customer_id"]), ["customer_id", *SCORE_COLUMNS]]
+    return segment_table(store, values, as_of).iloc[:len(values)][["customer_id", *SCORE_COLUMNS]]  # buyers come first
 
 
 def grid_counts(table: pd.DataFrame, rules: SegmentRules | None = None) -> pd.DataFrame:
