@@ -21,7 +21,7 @@ from crm_logic.tiers.migration import ABSENT, Migration, flow_customers, segment
 from crm_logic.tiers.rfm import rfm_cutoffs, rfm_scores, validate_cutoffs
 from crm_logic.tiers.rules import (
     BEHAVIOURS, DEFAULT_GRID, DEFAULT_RULES, FORMS, LEVELS, MATURITIES, PROSPECT, QUADRANTS, SEGMENTS, TIERS,
-    BehaviourRules, GridProblem, LadderRules, RfmRules, SegmentRules, ValueRules, categorical, default_grid, grid_frame,
+    BehaviourRules, GridProblem, LadderRules, RfmRules, SegmentRules, ValueRules, as_text, categorical, default_grid, grid_frame,
     grid_from_frame, normalise_grid, validate_grid,
 )
 from crm_logic.tiers.value import abc_tiers, core_quadrants, pareto_curve, share_ahead, tiers_from_share
@@ -74,8 +74,7 @@ def segment_table(store: Store, values: pd.DataFrame, as_of: date, rules: Segmen
     (0 for prospects), clv, p_alive; r_score, f_score, m_score, rfm_score, rfm_segment; value_measure,
     value_share_ahead, value_tier, core_quadrant; the contact counts, relationship_form (missing for
     everyone when the base has no interactions at all), relationship_level; discount_share, referrals,
-    best_distance, behaviour_type, behaviour_rule; maturity. Group columns are pandas Categoricals of the
-    stable codes.
+    best_distance, behaviour_type, behaviour_rule; maturity. Group columns hold the stable codes as text.
     """
     rules = rules or DEFAULT_RULES
     as_of = pd.Timestamp(as_of).date()
@@ -111,13 +110,16 @@ def segment_table(store: Store, values: pd.DataFrame, as_of: date, rules: Segmen
     for name, column in buyer_columns.items():
         table[name] = _extend(column, len(table) - len(values))
     table["revenue"] = table["revenue"].fillna(0.0)
-    table["rfm_segment"] = table["rfm_segment"].fillna(PROSPECT)
+    table["rfm_segment"] = table["rfm_segment"].fillna(PROSPECT)  # a category of segment_of
     has_interactions = bool(store.scalar("SELECT count(*) > 0 FROM interactions WHERE interaction_date <= ?", [as_of]))
     forms = relationship_forms(table, rules.ladder)
     table["relationship_form"] = categorical(np.where(is_buyer & has_interactions, forms.codes, -1), FORMS)
     table["relationship_level"] = relationship_levels(table["relationship_form"].array, rules.ladder)
     bought = is_buyer & (table["days_since_last"].fillna(rules.ladder.window_days).to_numpy() < rules.ladder.window_days)
     table["maturity"] = maturity(bought, table["contacts"].to_numpy() > 0)
+    for column in ("rfm_score", "rfm_segment", "value_tier", "core_quadrant", "relationship_form",
+                   "relationship_level", "behaviour_type", "behaviour_rule", "maturity"):
+        table[column] = as_text(table[column].array).array
     return table
 
 
