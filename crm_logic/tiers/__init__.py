@@ -15,7 +15,7 @@ import pandas as pd
 
 from crm_logic.store import Store
 from crm_logic.tiers.ladder import (
-    behaviour_types, customer_facts, maturity, relationship_forms, relationship_levels,
+    BEHAVIOUR_RULES, behaviour_types, customer_facts, maturity, relationship_forms, relationship_levels,
 )
 from crm_logic.tiers.migration import ABSENT, Migration, flow_customers, segment_migration
 from crm_logic.tiers.rfm import rfm_cutoffs, rfm_scores, validate_cutoffs
@@ -30,7 +30,7 @@ __all__ = [
     "ABSENT", "Migration", "flow_customers", "rfm_cutoffs", "rfm_scores", "segment_migration", "validate_cutoffs",
     "BEHAVIOURS", "DEFAULT_GRID", "DEFAULT_RULES", "FORMS", "LEVELS", "MATURITIES", "PROSPECT", "QUADRANTS",
     "SCORE_COLUMNS", "SEGMENTS", "TIERS", "BehaviourRules", "GridProblem", "LadderRules", "RfmRules",
-    "SegmentRules", "ValueRules", "abc_tiers", "breakdown", "category_breakdown", "default_grid", "grid_counts", "grid_frame", "grid_from_frame",
+    "SegmentRules", "ValueRules", "abc_tiers", "breakdown", "category_breakdown", "default_grid", "describe_rules", "grid_counts", "grid_frame", "grid_from_frame",
     "group_customers", "missing_concepts", "normalise_grid", "pareto_curve", "reasons", "score_segments",
     "segment_table", "validate_grid",
 ]
@@ -213,6 +213,27 @@ def missing_concepts(store: Store) -> list[dict]:
     page shows these instead of an empty chart (locale keys segments.concept.<key>)."""
     return [{"concept": concept, "columns": list(CONCEPT_COLUMNS[concept])}
             for concept, sql in _PRESENT_SQL.items() if not store.scalar(sql)]
+
+
+def describe_rules(rules: SegmentRules | None = None) -> dict[str, list[tuple[str, str, dict]]]:
+    """The rules in force, for the page to print: {"form": [(code, locale key, params), ...], "behaviour":
+    [...], "maturity": [...], "tier": [...]}, checked in the order given (keys under segments.rule,
+    segments.maturity_help and segments.tier_help)."""
+    rules = rules or DEFAULT_RULES
+    l, b, v = rules.ladder, rules.behaviour, rules.value
+    months = round(l.window_days / 30.44)
+    form = {"months": months, "joint_projects": l.partner_min_joint_projects, "proactive": l.proactive_min_contacts,
+            "days": l.follow_up_days, "share": l.responsible_min_share, "inbound": l.passive_min_inbound}
+    behaviour = {"min_share": b.hunter_min_share, "hunter_purchases": b.hunter_min_purchases,
+                 "min_purchases": b.loyal_min_purchases, "min_tenure_days": b.loyal_min_tenure_days,
+                 "referrals": b.loyal_min_referrals, "max_distance": b.target_max_distance}
+    return {
+        "form": [(code, f"segments.rule.form.{code}", form) for code in reversed(FORMS)],
+        "behaviour": [(rule, f"segments.rule.behaviour.{rule}", behaviour) for rule in BEHAVIOUR_RULES],
+        "maturity": [(code, f"segments.maturity_help.{code}", {"months": months}) for code in MATURITIES],
+        "tier": [(code, f"segments.tier_help.{code}",
+                  {"a": v.abc_shares[0], "b": v.abc_shares[1], "c": 1 - v.abc_shares[1]}) for code in TIERS],
+    }
 
 
 def reasons(row, rules: SegmentRules | None = None) -> list[tuple[str, dict]]:
