@@ -21,18 +21,19 @@ from crm_logic.tiers.migration import ABSENT, Migration, flow_customers, segment
 from crm_logic.tiers.rfm import rfm_cutoffs, rfm_scores, validate_cutoffs
 from crm_logic.tiers.rules import (
     BEHAVIOURS, DEFAULT_GRID, DEFAULT_RULES, FORMS, LEVELS, MATURITIES, PROSPECT, QUADRANTS, SEGMENTS, TIERS,
-    BehaviourRules, GridProblem, LadderRules, RfmRules, SegmentRules, ValueRules, as_text, categorical, default_grid, grid_frame,
-    grid_from_frame, normalise_grid, validate_grid,
+    BehaviourRules, GridProblem, LadderRules, RfmRules, SegmentRules, ValueRules, as_text, categorical, default_grid,
+    grid_frame, grid_from_frame, normalise_grid, validate_grid,
 )
 from crm_logic.tiers.value import abc_tiers, core_quadrants, pareto_curve, share_ahead, tiers_from_share
 
 __all__ = [
-    "ABSENT", "Migration", "flow_customers", "rfm_cutoffs", "rfm_scores", "segment_migration", "validate_cutoffs",
-    "BEHAVIOURS", "DEFAULT_GRID", "DEFAULT_RULES", "FORMS", "LEVELS", "MATURITIES", "PROSPECT", "QUADRANTS",
-    "SCORE_COLUMNS", "SEGMENTS", "TIERS", "BehaviourRules", "GridProblem", "LadderRules", "RfmRules",
-    "SegmentRules", "ValueRules", "abc_tiers", "breakdown", "category_breakdown", "default_grid", "describe_rules", "grid_counts", "grid_frame", "grid_from_frame",
-    "group_customers", "missing_concepts", "normalise_grid", "pareto_curve", "reasons", "score_segments",
-    "segment_table", "validate_grid",
+    "ABSENT", "BEHAVIOURS", "CONCEPT_COLUMNS", "DEFAULT_GRID", "DEFAULT_RULES", "FORMS", "LEVELS", "MATURITIES",
+    "PROSPECT", "QUADRANTS", "SCORE_COLUMNS", "SEGMENTS", "TIERS", "UNKNOWN", "BehaviourRules", "GridProblem",
+    "LadderRules", "Migration", "RfmRules", "SegmentRules", "ValueRules", "abc_tiers", "breakdown",
+    "category_breakdown", "default_grid", "describe_rules", "flow_customers", "grid_counts", "grid_frame",
+    "grid_from_frame", "group_customers", "missing_concepts", "normalise_grid", "pareto_curve", "reasons",
+    "rfm_cutoffs", "rfm_scores", "score_segments", "segment_migration", "segment_table", "validate_cutoffs",
+    "validate_grid",
 ]
 
 # The columns `score` adds to its output (issue 11, item 8).
@@ -66,8 +67,8 @@ def _extend(column, prospects: int):
 
 def segment_table(store: Store, values: pd.DataFrame, as_of: date, rules: SegmentRules | None = None) -> pd.DataFrame:
     """One row per customer known by `as_of`: the buyers in the order of `values` (crm_logic.scores.
-    customer_values, sorted by customer_id), then the prospects by customer_id (in customers, no purchase by `as_of`: rfm_segment
-    "prospect", no scores, tier, quadrant, form or behaviour type).
+    customer_values, sorted by customer_id), then the prospects by customer_id (in customers, no purchase
+    by `as_of`: rfm_segment "prospect", no scores, tier, quadrant, form or behaviour type).
 
     Columns: customer_id, the customers attributes (customer_class, region, industry, club_member,
     personality_style, prospect_grade, created_date); purchases, days_since_last, tenure_days, revenue
@@ -91,20 +92,19 @@ def segment_table(store: Store, values: pd.DataFrame, as_of: date, rules: Segmen
     measure = _abc_measure(values, rules.value.abc_measure)
     ahead = share_ahead(measure)
     buyer_columns = {
-        **{name: buyers[name].to_numpy() for name in buyers},
-        **{name: scores[name].array if isinstance(scores[name].dtype, pd.CategoricalDtype) else scores[name].to_numpy()
-           for name in scores},
+        **{name: buyers[name].array for name in buyers},
+        **{name: scores[name].array for name in scores},
         "value_measure": measure,
         "value_share_ahead": ahead,
         "value_tier": tiers_from_share(ahead, measure, rules.value.abc_shares),
-        "core_quadrant": core_quadrants(_abc_measure(values, rules.value.core_current), values["clv"], rules.value)[0],
+        "core_quadrant": core_quadrants(_abc_measure(values, rules.value.core_current), values["clv"],
+                                        rules.value)[0],
     }
 
     keys = pd.DataFrame({"customer_id": values["customer_id"].to_numpy(), "buyer_row": np.arange(len(values))})
     table = customer_facts(store, keys, as_of, rules.ladder).drop(columns="buyer_row")  # buyers first, in order
     is_buyer = np.arange(len(table)) < len(values)
-    (buyer_columns["behaviour_type"], buyer_columns["behaviour_rule"],
-     buyer_columns["best_distance"]) = behaviour_types(
+    (buyer_columns["behaviour_type"], buyer_columns["behaviour_rule"], buyer_columns["best_distance"]) = behaviour_types(
         buyers["purchases"], buyers["tenure_days"], buyers["revenue"], table["discount_share"].to_numpy()[:len(values)],
         table["referrals"].to_numpy()[:len(values)], np.asarray(buyer_columns["value_tier"] == "A"), rules.behaviour)
     for name, column in buyer_columns.items():
@@ -125,7 +125,7 @@ def segment_table(store: Store, values: pd.DataFrame, as_of: date, rules: Segmen
 
 def score_segments(store: Store, facts, values: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """The SCORE_TABLES entry of the command line: the SCORE_COLUMNS of every buyer."""
-    return segment_table(store, values, as_of).iloc[:len(values)][["customer_id", *SCORE_COLUMNS]]  # buyers come first
+    return segment_table(store, values, as_of).iloc[:len(values)][["customer_id", *SCORE_COLUMNS]]  # buyers first
 
 
 def grid_counts(table: pd.DataFrame, rules: SegmentRules | None = None) -> pd.DataFrame:

@@ -223,6 +223,10 @@ class LadderRules:
         ("partner", "level_3_structural"),
     )
 
+    def __post_init__(self):
+        if {form for form, _ in self.levels} != set(FORMS) or not {level for _, level in self.levels} <= set(LEVELS):
+            raise ValueError("levels must map every form to one of the three levels")
+
 
 @dataclass(frozen=True)
 class BehaviourRules:
