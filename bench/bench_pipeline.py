@@ -74,7 +74,7 @@ def segments(path: Path, steps: dict) -> int:
         mark(0.9, "segments")
         table = segment_table(store, values, facts.as_of)
         mark(0.95, "migration")
-        segment_migration(store, facts.as_of)
+        segment_migration(store, facts.as_of, values=values)
         mark(0.97, "write")
         with store.cursor() as cur:
             cur.register("segment_frame", table)

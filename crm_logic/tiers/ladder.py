@@ -1,7 +1,8 @@
 """The relationship ladder and the behavioural types, from interactions and purchases (crm-concepts 1-2).
 
-Facts come from two SQL passes (contacts, purchases) and the rules are applied with numpy over whole
-columns; each customer also gets the key of the rule that placed it, for the page to put into words.
+Facts come from one query (attributes, contact counts, discounts, referrals) and the rules are applied
+with numpy over whole columns; each customer also gets the key of the rule that placed it, for the page
+to put into words.
 """
 from __future__ import annotations
 

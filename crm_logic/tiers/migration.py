@@ -39,10 +39,10 @@ def default_earlier(as_of: date) -> date:
     return (pd.Timestamp(as_of) - pd.DateOffset(months=QUARTER_MONTHS)).date()
 
 
-def _buyers_at(store: Store, day: date) -> pd.DataFrame:
-    """customer_id, purchases, days_since_last and revenue of everyone who had bought by `day` (the
-    customer summary: the same purchase days as customer_values)."""
-    summary = customer_summary(store, as_of=day, orders=False)
+def _buyers_at(store: Store, day: date, values: pd.DataFrame | None = None) -> pd.DataFrame:
+    """customer_id, purchases, days_since_last and revenue of everyone who had bought by `day`, from the
+    customer summary (or from `values`, customer_values at that day, which holds the same columns)."""
+    summary = customer_summary(store, as_of=day, orders=False) if values is None else values
     return pd.DataFrame({
         "customer_id": summary["customer_id"].to_numpy(),
         "purchases": summary["frequency"].to_numpy(np.int64) + 1,
@@ -61,9 +61,10 @@ def _segments(buyers: pd.DataFrame, known: pd.DataFrame, day: date, rules: Segme
                       known.assign(segment=PROSPECT, revenue=0.0)], ignore_index=True)
 
 
-def segment_migration(store: Store, as_of: date, earlier: date | None = None,
-                      rules: SegmentRules | None = None) -> Migration:
-    """Who was in which segment at `earlier` (default: a quarter before `as_of`) and is where now."""
+def segment_migration(store: Store, as_of: date, earlier: date | None = None, rules: SegmentRules | None = None,
+                      values: pd.DataFrame | None = None) -> Migration:
+    """Who was in which segment at `earlier` (default: a quarter before `as_of`) and is where now.
+    `values`: customer_values at `as_of`, when the caller has them (saves one customer summary)."""
     rules = rules or SegmentRules()
     as_of = pd.Timestamp(as_of).date()
     earlier = pd.Timestamp(earlier).date() if earlier is not None else default_earlier(as_of)
@@ -72,7 +73,7 @@ def segment_migration(store: Store, as_of: date, earlier: date | None = None,
     known = store.large_df(_KNOWN_SQL)
     then = _segments(_buyers_at(store, earlier), known, earlier, rules).rename(
         columns={"segment": "from_segment", "revenue": "revenue_then"})
-    now = _segments(_buyers_at(store, as_of), known, as_of, rules).rename(columns={"segment": "to_segment"})
+    now = _segments(_buyers_at(store, as_of, values), known, as_of, rules).rename(columns={"segment": "to_segment"})
     membership = now.merge(then, on="customer_id", how="left")
     membership["from_segment"] = membership["from_segment"].fillna(ABSENT)
     membership["period_revenue"] = membership["revenue"] - membership.pop("revenue_then").fillna(0.0)

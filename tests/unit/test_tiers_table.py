@@ -156,6 +156,8 @@ def test_migration_agrees_with_segment_table_at_both_dates(demo):
     as_of = date(2026, 6, 30)
     migration = segment_migration(demo, as_of)
     assert migration.earlier == date(2026, 3, 30)
+    given = segment_migration(demo, as_of, values=values_of(demo, as_of)[0])
+    assert given.membership.equals(migration.membership)
     for day, column in ((as_of, "to_segment"), (migration.earlier, "from_segment")):
         values, _ = values_of(demo, day)
         table = segment_table(demo, values, day).set_index("customer_id")["rfm_segment"]
