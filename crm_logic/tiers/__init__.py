@@ -101,7 +101,7 @@ def segment_table(store: Store, values: pd.DataFrame, as_of: date, rules: Segmen
                                         rules.value)[0],
     }
 
-    keys = pd.DataFrame({"customer_id": values["customer_id"].to_numpy(), "buyer_row": np.arange(len(values))})
+    keys = pd.DataFrame({"customer_id": values["customer_id"].array, "buyer_row": np.arange(len(values))})
     table = customer_facts(store, keys, as_of, rules.ladder).drop(columns="buyer_row")  # buyers first, in order
     is_buyer = np.arange(len(table)) < len(values)
     (buyer_columns["behaviour_type"], buyer_columns["behaviour_rule"], buyer_columns["best_distance"]) = behaviour_types(
