@@ -17,9 +17,8 @@ import pyarrow.compute as pc
 from crm_logic.store import Store
 from crm_logic.summary import customer_summary
 from crm_logic.tiers.rfm import rfm_scores
-from crm_logic.tiers.rules import PROSPECT, SegmentRules, as_text, categorical
+from crm_logic.tiers.rules import ABSENT, PROSPECT, SegmentRules, as_text, categorical
 
-ABSENT = "absent"  # not yet in the base at the earlier date
 QUARTER_MONTHS = 3
 
 _KNOWN_SQL = "SELECT customer_id, created_date FROM customers"  # prospects are the known who have not bought

@@ -17,6 +17,7 @@ import pyarrow as pa
 SEGMENTS = ("champions", "loyal", "potential_loyalists", "new_customers", "promising", "need_attention",
             "about_to_sleep", "at_risk", "cant_lose_them", "hibernating")
 PROSPECT = "prospect"  # rfm_segment of customers who have not bought
+ABSENT = "absent"      # migration: not yet in the base at the earlier date
 TIERS = ("A", "B", "C")
 QUADRANTS = ("core", "rising", "harvest", "marginal")  # current × predicted value: hh, lh, hl, ll
 FORMS = ("basic", "passive", "responsible", "proactive", "partner")
@@ -78,8 +79,8 @@ def validate_grid(grid, scale: int = 5) -> list[GridProblem]:
     """Problems that make a grid unusable; an empty list means every buyer lands in exactly one segment.
 
     A hole is a cell (or a missing row/column) without a segment; an overlap is a cell naming more than
-    one segment ("loyal, champions" or a list); names are lower-case codes (a-z, 0-9, _), "prospect" is
-    kept for customers who have not bought.
+    one segment ("loyal, champions" or a list); names are lower-case codes (a-z, 0-9, _); "prospect" and
+    "absent" are kept for customers who have not bought and for those not yet in the base.
     """
     problems: list[GridProblem] = []
     rows = list(grid) if grid is not None else []
@@ -99,7 +100,7 @@ def validate_grid(grid, scale: int = 5) -> list[GridProblem]:
                 problems.append(GridProblem("hole", r, f, text))
             elif len(set(names)) > 1:
                 problems.append(GridProblem("overlap", r, f, text))
-            elif names[0] == PROSPECT:
+            elif names[0] in (PROSPECT, ABSENT):
                 problems.append(GridProblem("reserved", r, f, text))
             elif not _NAME.match(names[0]):
                 problems.append(GridProblem("bad_name", r, f, text))
