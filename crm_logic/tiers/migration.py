@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from crm_logic.store import Store
 from crm_logic.summary import customer_summary
 from crm_logic.tiers.rfm import rfm_scores
-from crm_logic.tiers.rules import ABSENT, PROSPECT, SegmentRules, as_text, categorical
+from crm_logic.tiers.rules import ABSENT, PROSPECT, SegmentRules, as_text
 
 QUARTER_MONTHS = 3
 
@@ -90,8 +90,8 @@ def segment_migration(store: Store, as_of: date, earlier: date | None = None, ru
     period_revenue = revenue - np.where(found, then_revenue[at], 0.0)
     membership = pd.DataFrame({
         "customer_id": ids.to_pandas().array,
-        "from_segment": as_text(categorical(from_codes, names)).array,
-        "to_segment": as_text(categorical(to_codes, names)).array,
+        "from_segment": as_text(from_codes, names).array,
+        "to_segment": as_text(to_codes, names).array,
         "revenue": revenue,
         "period_revenue": period_revenue,
     })

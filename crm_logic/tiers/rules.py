@@ -37,18 +37,19 @@ DEFAULT_GRID: Grid = (  # R = 5 .. 1 top to bottom, F = 1 .. 5 left to right
     ("hibernating", "hibernating", "at_risk", "at_risk", "cant_lose_them"),
 )
 
+
 def categorical(codes, categories) -> pd.Categorical:
     """Group codes as a pandas Categorical (code -1 = no group): a million of them cost a million small
-    integers, not a million strings."""
-    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(categories))
+    integers, not a million strings. The codes are ours, so pandas need not check them."""
+    return pd.Categorical.from_codes(np.asarray(codes), categories=list(categories), validate=False)
 
 
-def as_text(column: pd.Categorical) -> pd.Series:
-    """Group codes as a plain text column (missing: NA), through Arrow's dictionary cast: the consumers
+def as_text(codes, categories) -> pd.Series:
+    """Group codes (-1 = missing) as a plain text column, through Arrow's dictionary cast: the consumers
     of segment_table get ordinary strings, and a million of them cost about 10 ms per column."""
-    codes = np.asarray(column.codes)
-    indices = pa.array(codes, mask=codes < 0, type=pa.int32())
-    text = pa.DictionaryArray.from_arrays(indices, pa.array(list(column.categories), pa.string())).cast(pa.string())
+    codes = np.asarray(codes)
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+    text = pa.DictionaryArray.from_arrays(indices, pa.array(list(categories), pa.string())).cast(pa.string())
     return pd.Series(text.to_pandas())
 
 
