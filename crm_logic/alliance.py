@@ -86,8 +86,8 @@ DEFAULT_RULES: dict = {
     "position_weights": {"dependence": 0.4, "switching_cost": 0.3, "wallet_share": 0.3},
     "quadrant_cut": 0.5,
     # Growth through relationships (section 5).
-    "referral": {"min_purchases": 3, "min_satisfaction": 4.0, "contact_days": 90},
-    "cross_industry": {"min_categories": 3, "min_p_alive": 0.5},
+    "referral": {"min_purchases": 3, "min_p_alive": 0.5, "min_satisfaction": 4.0, "contact_days": 90},
+    "cross_industry": {"min_categories": 4, "min_p_alive": 0.5},
 }
 
 
@@ -368,7 +368,8 @@ def missing_attributes(store: Store) -> list[str]:
 def referral_candidates(table: pd.DataFrame, values: pd.DataFrame, as_of: date, rules: dict | None = None,
                         segments: pd.DataFrame | None = None) -> pd.DataFrame:
     """Loyal, satisfied, recently contacted customers, with the referrals they already made.
-    Loyal: behaviour_type 'loyal' from the segments, else at least `min_purchases` purchases; satisfied:
+    Loyal: behaviour_type 'loyal' from the segments, else at least `min_purchases` purchases and P(alive) at
+    least `min_p_alive`; satisfied:
     last survey at least `min_satisfaction`, or no survey and no complaint in the last 12 months;
     recently contacted: a contact within `contact_days`."""
     r = rules_with(rules)["referral"]
@@ -376,7 +377,7 @@ def referral_candidates(table: pd.DataFrame, values: pd.DataFrame, as_of: date, 
     if segments is not None and "behaviour_type" in segments:
         loyal = frame["customer_id"].map(segments.set_index("customer_id")["behaviour_type"]).eq("loyal")
     else:
-        loyal = frame["frequency"] + 1 >= r["min_purchases"]
+        loyal = (frame["frequency"] + 1 >= r["min_purchases"]) & (frame["p_alive"] >= r["min_p_alive"])
     satisfied = frame["satisfaction"].ge(r["min_satisfaction"]) | (frame["satisfaction"].isna() & frame["complaints_12m"].eq(0))
     recent = pd.to_datetime(frame["last_contact"]) >= pd.Timestamp(as_of - timedelta(days=int(r["contact_days"])))
     picked = frame[loyal & satisfied & recent]

@@ -124,7 +124,7 @@ def waterfall(labels: list[str], values: list[float], text: list[str], title: st
 
 
 RELATIONSHIP_TYPE_COLOURS = {"transactional": NEUTRAL, "preferred_supplier": OKABE_ITO[0],
-                             "partnership": OKABE_ITO[1], "strategic_alliance": OKABE_ITO[3]}
+                             "partnership": OKABE_ITO[2], "strategic_alliance": OKABE_ITO[3]}
 
 
 def bubble_matrix(

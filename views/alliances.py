@@ -71,6 +71,7 @@ def conditions_text(items: list, cur: str, language: str) -> str:
 
 
 st.title(t("alliances.title"))
+st.markdown(t("alliances.intro"))
 as_of = state.as_of()
 if as_of is None:
     empty_state("alliances.empty")
@@ -99,7 +100,7 @@ has_organisations = bool(table["organisation"].any())
 scope = "organisations"
 if has_organisations and (~table["organisation"]).any():
     scope = st.segmented_control(t("alliances.scope_label"), ["organisations", "persons"], key="keep_alliance_scope",
-                                 format_func=labeller("alliances.scope"), default="organisations", required=True)
+                                 format_func=labeller("alliances.scope_option"), default="organisations", required=True)
 elif not has_organisations:
     scope = "persons"
 table = table[table["organisation"] == (scope == "organisations")].reset_index(drop=True)
@@ -169,7 +170,9 @@ with ladder_tab:
                            "current": steps.sum(axis=1).to_numpy(), "recommended": steps.sum(axis=0).to_numpy()})
     chart(charts.grouped_bars(counts, "type", {"current": t("alliances.current"), "recommended": t("alliances.recommended")},
                               t("alliances.chart.ladder"), "", t("alliances.chart.customers_axis")), key="alliance_ladder")
-    st.dataframe(steps.rename(index=type_label, columns=type_label), key="alliance_transitions")
+    steps = steps.rename(index=type_label, columns=type_label).rename_axis(
+        index=t("alliances.current"), columns=t("alliances.recommended"))
+    st.dataframe(steps, key="alliance_transitions")
     st.caption(t("alliances.transitions_caption"))
 
 with lists_tab:
@@ -225,8 +228,10 @@ with growth_tab:
     referrals = alliance.referral_candidates(table, values, as_of)
     st.subheader(t("alliances.referral_title", count=fmt.count(len(referrals))))
     st.caption(t("alliances.referral_caption", **RULES["referral"]))
-    customer_table(referrals.assign(satisfaction=referrals["satisfaction"].round(1),
-                                    clv=referrals["clv"].round(2)), "alliance_referrals", cur, height=280)
+    customer_table(referrals.assign(
+        satisfaction=[fmt.count(v) if v == v else "—" for v in referrals["satisfaction"]],
+        last_contact=[fmt.day(pd.Timestamp(v)) for v in referrals["last_contact"]], clv=referrals["clv"].round(2)),
+        "alliance_referrals", cur, height=280)
     partners = alliance.cross_industry_candidates(table)
     st.subheader(t("alliances.cross_title", count=fmt.count(len(partners))))
     st.caption(t("alliances.cross_caption", **RULES["cross_industry"]))

@@ -74,12 +74,12 @@ def test_an_empty_base_says_what_is_missing(data_dir, lang):
 
 def test_a_stricter_alliance_rule_moves_accounts_off_the_top_of_the_ladder(demo_base):
     at = run_page(PAGE, "en", base="demo", timeout=120)
-    before = int(metrics(at)["Partnership and alliance candidates"].replace(",", ""))
+    before = int(metrics(at)["Alliance candidates"].replace(",", ""))
     for key in ("keep_alliance_t_strategic_alliance_high_switching_cost", "keep_alliance_t_partnership_high_switching_cost"):
         at.number_input(key=key).set_value(1.0)
     at.run()
     assert_clean(at)
-    after = int(metrics(at)["Partnership and alliance candidates"].replace(",", ""))
+    after = int(metrics(at)["Alliance candidates"].replace(",", ""))
     assert before > 0 and after < before
 
 

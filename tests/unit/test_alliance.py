@@ -245,8 +245,10 @@ def test_referral_candidates_are_loyal_satisfied_and_recently_contacted(tmp_path
 
 def test_cross_industry_candidates_buy_across_our_categories(tmp_path):
     extra = [("D", "OD2", date(2026, 4, 1), 100, "cat0", False, 30), ("D", "OD3", date(2026, 4, 2), 100, "cat1", False, 30),
-             ("C", "OC2", date(2026, 4, 1), 100, "cat0", False, 30)]
+             ("D", "OD4", date(2026, 4, 3), 100, "cat2", False, 30),
+             ("C", "OC2", date(2026, 4, 1), 100, "cat0", False, 30), ("C", "OC3", date(2026, 4, 1), 100, "cat1", False, 30)]
     with write_base(tmp_path / "b.duckdb", extra_tx=extra) as store:
         values, segments = frames()
         picked = alliance.cross_industry_candidates(alliance_table(store, values, segments, None, AS_OF))
-    assert picked["customer_id"].tolist() == ["D"] and picked.loc[0, "category_mix"] == "cat0、cat1、cat3"
+    # D bought all four categories; C three (the default asks for four)
+    assert picked["customer_id"].tolist() == ["D"] and picked.loc[0, "category_mix"] == "cat0、cat1、cat2、cat3"
