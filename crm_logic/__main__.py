@@ -173,7 +173,7 @@ def cmd_alerts(args) -> int:
     out = fired.merge(names, on="customer_id", how="left").merge(
         values[["customer_id", "last_purchase", "p_alive"]], on="customer_id", how="left")
     columns = ["customer_id", "name", "value_at_risk", "revenue_12m", "last_purchase", "days_since_last",
-               "typical_gap_days", "lateness", "churn_probability", "p_alive", "alert_signal", "lifecycle_state",
+               "typical_gap_days", "gap_source", "lateness", "churn_probability", "p_alive", "alert_signal", "lifecycle_state",
                "risk_band", "relationship_stage", "last_contact"]
     out = out.sort_values(["value_at_risk", "revenue_12m"], ascending=False, na_position="last")[columns]
     neutralise(out).to_csv(sys.stdout, index=False)

@@ -301,6 +301,7 @@ def churn_table(store: Store, facts, values: pd.DataFrame, as_of: date, rules: d
         frame = pd.concat([frame, pd.DataFrame({"customer_id": waiting, "lifecycle_state": "prospect",
                                                 "churn_alert": False})], ignore_index=True)
     frame["churn_alert"] = frame["churn_alert"].astype(bool)
+    frame["purchase_days"] = frame["purchase_days"].astype("Int64")  # prospects have none
     frame["last_contact"] = pd.to_datetime(frame["last_contact"])
     return frame[TABLE_COLUMNS]
 
