@@ -157,3 +157,17 @@ def bubble_matrix(
     fig.update_xaxes(range=[0, 1], tickformat=".0%")
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return _layout(fig, title, x_title, y_title, height=560)
+
+
+def heatmap(frame: pd.DataFrame, x: str, y: str, value: str, hover: list[str], title: str, x_title: str,
+            y_title: str, scale_title: str) -> go.Figure:
+    """A grid of `value` (0-100) over x × y, colour-blind-safe sequential scale; hover text precomputed."""
+    grid = frame.pivot(index=y, columns=x, values=value)
+    text = pd.Series(hover, index=frame.index).set_axis(pd.MultiIndex.from_frame(frame[[y, x]])).unstack(x)
+    fig = go.Figure(go.Heatmap(
+        z=grid.to_numpy(), x=list(grid.columns), y=list(grid.index), colorscale="Blues", zmin=0, zmax=100,
+        hovertext=text.reindex(index=grid.index, columns=grid.columns).to_numpy(), hoverinfo="text",
+        colorbar=dict(title=scale_title),
+    ))
+    fig.update_yaxes(autorange="reversed", type="category")
+    return _layout(fig, title, x_title, y_title, height=max(320, 26 * len(grid) + 140))
