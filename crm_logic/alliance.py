@@ -56,6 +56,7 @@ DEFAULT_RULES: dict = {
     "current_by_form": {"basic": "transactional", "passive": "transactional", "responsible": "preferred_supplier",
                         "proactive": "preferred_supplier", "partner": "partnership"},
     "alliance_joint_projects": 6,
+    "current_when_unknown": "transactional",  # no contact history: sells, then no contact (the basic form)
     # A type is recommended when all its conditions hold (checked from the top of the ladder down).
     "type_conditions": [
         {"type": "strategic_alliance", "condition": "matters_to_us", "metric": "importance_to_us", "op": ">=", "value": 0.8},
@@ -270,7 +271,8 @@ def alliance_table(store: Store, values: pd.DataFrame, segments: pd.DataFrame | 
     # Today's type, the recommended type and the move.
     current = frame["relationship_form"].map(r["current_by_form"])
     alliance_now = (frame["relationship_form"] == "partner") & (frame["joint_projects"] >= r["alliance_joint_projects"])
-    frame["current_relationship_type"] = current.where(~alliance_now, "strategic_alliance")
+    frame["current_relationship_type"] = current.where(~alliance_now, "strategic_alliance").fillna(r["current_when_unknown"])
+    frame["current_assumed"] = current.isna()
     type_rules = list(r["type_conditions"])
     checks = _check(frame, type_rules)
     recommended = pd.Series("transactional", index=frame.index)
@@ -282,7 +284,7 @@ def alliance_table(store: Store, values: pd.DataFrame, segments: pd.DataFrame | 
     rank = {t: i for i, t in enumerate(TYPES)}
     now = frame["current_relationship_type"].map(rank)
     wanted = recommended.map(rank)
-    frame["relationship_move"] = np.select([now.isna(), wanted > now, wanted < now], [None, "deepen", "simplify"], "keep")
+    frame["relationship_move"] = np.select([wanted > now, wanted < now], ["deepen", "simplify"], "keep")
     frame["conditions_held"] = _listed(frame, type_rules, checks, recommended, held=True)
     above = recommended.map(lambda k: TYPES[min(rank[k] + 1, len(TYPES) - 1)] if k != TYPES[-1] else None)
     frame["conditions_failed"] = _listed(frame, type_rules, checks, above, held=False)
@@ -311,7 +313,7 @@ def alliance_table(store: Store, values: pd.DataFrame, segments: pd.DataFrame | 
 
 COLUMNS = [
     "customer_id", "name", "customer_class", "industry", "organisation",
-    "current_relationship_type", "recommended_relationship_type", "relationship_move", "luxurious", "alliance_mode",
+    "current_relationship_type", "current_assumed", "recommended_relationship_type", "relationship_move", "luxurious", "alliance_mode",
     "attractiveness", "position", "quadrant",
     "revenue_12m", "revenue_prev_12m", "margin_12m", "share_of_revenue", "share_of_margin", "growth", "clv", "p_alive",
     "importance_to_us", "importance_to_them", "importance_source", "wallet_share", "dependence", "regularity",

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_logic import alliance
+from crm_logic.churn import churn_table
 from crm_logic.exports import excel_bytes
 from crm_logic.models import ModelError
 from crm_logic.playbooks import tactics
@@ -40,11 +41,16 @@ def session_rules() -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def alliance_frame(path: str, version: int, settings, rules_json: str, _values: pd.DataFrame) -> pd.DataFrame:
-    """The alliance table per base, data version, CLV settings and rules."""
-    store = state.open_base(path)
-    segments = segment_table(store, _values, settings.as_of)
-    return alliance.alliance_table(store, _values, segments, None, settings.as_of, json.loads(rules_json))
+def alliance_frames(path: str, version: int, settings, rules_json: str, _facts, _values: pd.DataFrame) -> dict:
+    """The alliance table, referral and cross-industry candidates per base, data version, CLV settings
+    and rules; relationship forms from the segments, value at risk from the churn warning."""
+    store, as_of = state.open_base(path), _facts.as_of
+    rules = json.loads(rules_json)
+    segments = segment_table(store, _values, as_of)
+    table = alliance.alliance_table(store, _values, segments, churn_table(store, _facts, _values, as_of, segments=segments),
+                                    as_of, rules)
+    return {"table": table, "referrals": alliance.referral_candidates(table, _values, as_of, rules, segments),
+            "cross_industry": alliance.cross_industry_candidates(table, rules)}
 
 
 def percent(value) -> str:
@@ -80,7 +86,7 @@ cur, language = state.currency(), lang()
 settings = state.clv_settings()
 try:
     with st.spinner(t("alliances.computing")):
-        values = state.customer_values(settings)
+        facts, values = state.customer_facts(settings), state.customer_values(settings)
 except ModelError as error:
     empty_state(f"clv.error.{error.key}")
     st.stop()
@@ -91,7 +97,9 @@ for group, prefix in WEIGHT_KEYS.items():
 rules = session_rules()
 store = state.current_store()
 with st.spinner(t("alliances.computing")):
-    table = alliance_frame(str(store.path), store.dataset_version, settings, json.dumps(rules, sort_keys=True), values)
+    frames = alliance_frames(str(store.path), store.dataset_version, settings, json.dumps(rules, sort_keys=True),
+                             facts, values)
+table = frames["table"]
 if table.empty:
     empty_state("alliances.empty")
     st.stop()
@@ -103,14 +111,18 @@ if has_organisations and (~table["organisation"]).any():
                                  format_func=labeller("alliances.scope_option"), default="organisations", required=True)
 elif not has_organisations:
     scope = "persons"
-table = table[table["organisation"] == (scope == "organisations")].reset_index(drop=True)
-table = shown_names(table)
+in_scope = table["organisation"] == (scope == "organisations")
+table = shown_names(table[in_scope].reset_index(drop=True))
+chosen = set(table["customer_id"])
 st.caption(t("alliances.caption", as_of=fmt.day(as_of), customers=fmt.count(len(table)),
              scope=t(f"alliances.scope.{scope}"), months=settings.horizon_months))
 missing = state.query(alliance.missing_attributes)
 if missing:
     st.info(t("alliances.missing", attributes=("、" if language == "zh" else ", ").join(
         t(f"alliances.attribute.{a}") for a in missing)))
+if table["current_assumed"].any():
+    st.info(t("alliances.current_assumed", customers=fmt.count(table["current_assumed"].sum()),
+              type=t(f"alliances.type.{RULES['current_when_unknown']}")))
 
 moves = alliance.ladder(table).set_index("relationship_move")
 luxurious = table[table["luxurious"]]
@@ -183,6 +195,7 @@ with lists_tab:
         for column in ("revenue_12m", "margin_12m", "relationship_cost", "clv"):
             out[column] = frame[column].round(2)
         out["p_alive"] = frame["p_alive"]
+        out["value_at_risk"] = frame["value_at_risk"].round(2)
         for column in ("importance_to_us", "importance_to_them", "switching_cost"):
             out[column] = (frame[column] * 100).round(1)
         out["balance"] = frame["balance"].map(lambda k: t(f"alliances.balance.{k}"))
@@ -225,14 +238,14 @@ with lists_tab:
             st.markdown("\n".join(f"- {line}" for line in tactics("relationship_type", kind, language)))
 
 with growth_tab:
-    referrals = alliance.referral_candidates(table, values, as_of)
+    referrals = shown_names(frames["referrals"][frames["referrals"]["customer_id"].isin(chosen)])
     st.subheader(t("alliances.referral_title", count=fmt.count(len(referrals))))
     st.caption(t("alliances.referral_caption", **RULES["referral"]))
     customer_table(referrals.assign(
         satisfaction=[fmt.count(v) if v == v else "—" for v in referrals["satisfaction"]],
         last_contact=[fmt.day(pd.Timestamp(v)) for v in referrals["last_contact"]], clv=referrals["clv"].round(2)),
         "alliance_referrals", cur, height=280)
-    partners = alliance.cross_industry_candidates(table)
+    partners = shown_names(frames["cross_industry"][frames["cross_industry"]["customer_id"].isin(chosen)])
     st.subheader(t("alliances.cross_title", count=fmt.count(len(partners))))
     st.caption(t("alliances.cross_caption", **RULES["cross_industry"]))
     customer_table(partners.assign(revenue_12m=partners["revenue_12m"].round(2), clv=partners["clv"].round(2)),

@@ -57,6 +57,7 @@ def test_cdnow_works_on_proxies_and_names_the_missing_attributes(data_dir, lang)
     at = run_page(PAGE, lang, base="cdnow", timeout=120)
     assert_clean(at)
     assert at.info and ("钱包份额" if lang == "zh" else "share of wallet") in at.info[0].value
+    assert ("没有联系记录" if lang == "zh" else "no contact history") in at.info[1].value
     quadrant_labels = ("投资发展", "选择性投资", "维持", "收获现金") if lang == "zh" else (
         "Invest to grow", "Invest selectively", "Maintain", "Manage for cash")
     shown = metrics(at)

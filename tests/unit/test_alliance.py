@@ -252,3 +252,13 @@ def test_cross_industry_candidates_buy_across_our_categories(tmp_path):
         picked = alliance.cross_industry_candidates(alliance_table(store, values, segments, None, AS_OF))
     # D bought all four categories; C three (the default asks for four)
     assert picked["customer_id"].tolist() == ["D"] and picked.loc[0, "category_mix"] == "cat0、cat1、cat2、cat3"
+
+
+def test_without_contact_history_today_is_taken_as_transactional_and_said_so(tmp_path):
+    with write_base(tmp_path / "b.duckdb") as store:
+        values, _ = frames()
+        unknown = pd.DataFrame({"customer_id": list(ORGS), "relationship_form": [None] * 4})
+        table = alliance_table(store, values, unknown, None, AS_OF).set_index("customer_id")
+    assert set(table["current_relationship_type"]) == {"transactional"} and table["current_assumed"].all()
+    # C and D were recommended above transactional: they deepen; A stays
+    assert table["relationship_move"].to_dict() == {"A": "keep", "B": "deepen", "C": "deepen", "D": "deepen"}
