@@ -206,8 +206,12 @@ def test_the_ladder_counts_moves_and_the_money_of_luxury(tmp_path):
     with write_base(tmp_path / "b.duckdb", orgs) as store:
         values, segments = frames(orgs)
         steps = alliance.ladder(alliance_table(store, values, segments, None, AS_OF)).set_index("relationship_move")
-    assert steps["customers"].to_dict() == {"deepen": 2, "keep": 1, "simplify": 1}
-    assert steps.at["deepen", "revenue_12m"] == 12000 and steps.at["simplify", "excess_cost"] == pytest.approx(200)
+        assert steps["customers"].to_dict() == {"deepen": 2, "keep": 1, "simplify": 1}
+        assert steps.at["deepen", "revenue_12m"] == 12000 and steps.at["simplify", "excess_cost"] == pytest.approx(200)
+        moves = alliance.transitions(alliance_table(store, values, segments, None, AS_OF))
+    # today -> recommended: A partnership -> transactional, B preferred -> preferred, C transactional ->
+    # partnership, D preferred -> strategic alliance
+    assert moves.to_numpy().tolist() == [[0, 0, 1, 0], [0, 1, 0, 1], [1, 0, 0, 0], [0, 0, 0, 0]]
 
 
 def test_an_empty_base_gives_an_empty_table(tmp_path):
