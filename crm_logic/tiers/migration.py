@@ -1,33 +1,26 @@
 """Segment migration: each customer's RFM segment at two analysis dates and the flows between them.
 
-Both dates are scored the same way (quantile cut-offs of that date's buyers, or the user's cut-offs),
-from the transactions alone, so the later date agrees with segment_table at that date.
+Both dates are scored the same way (quantile cut-offs of that date's buyers, or the user's cut-offs) from
+the customer summary at that date, so each date agrees with segment_table there. Revenue is net revenue up
+to the later date; period_revenue what the customer spent between the two dates.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from crm_logic.store import Store
+from crm_logic.summary import customer_summary
 from crm_logic.tiers.rfm import rfm_scores
 from crm_logic.tiers.rules import PROSPECT, SegmentRules
 
 ABSENT = "absent"  # not yet in the base at the earlier date
 QUARTER_MONTHS = 3
 
-_BUYERS_SQL = """
-SELECT customer_id,
-       count(DISTINCT order_date) FILTER (WHERE amount >= 0) AS purchases,
-       date_diff('day', max(order_date) FILTER (WHERE amount >= 0), $as_of::DATE) AS days_since_last,
-       sum(amount)::DOUBLE AS revenue,
-       (sum(amount) FILTER (WHERE order_date > $since))::DOUBLE AS period_revenue
-FROM transactions WHERE order_date <= $as_of
-GROUP BY customer_id HAVING count(*) FILTER (WHERE amount >= 0) > 0
-"""
-
-_KNOWN_SQL = "SELECT customer_id FROM customers WHERE created_date IS NULL OR created_date <= $as_of"
+_KNOWN_SQL = "SELECT customer_id, created_date FROM customers"
 
 
 @dataclass(frozen=True)
@@ -46,15 +39,26 @@ def default_earlier(as_of: date) -> date:
     return (pd.Timestamp(as_of) - pd.DateOffset(months=QUARTER_MONTHS)).date()
 
 
-def _segments_at(store: Store, day: date, since: date, rules: SegmentRules) -> pd.DataFrame:
-    buyers = store.large_df(_BUYERS_SQL, {"as_of": day, "since": since})
-    if len(buyers):
-        buyers["segment"] = rfm_scores(buyers, rules.rfm)[0]["rfm_segment"].to_numpy()
-    else:
-        buyers["segment"] = pd.Series(dtype=object)
-    known = store.large_df(_KNOWN_SQL, {"as_of": day})
-    prospects = known[~known["customer_id"].isin(buyers["customer_id"])].assign(segment=PROSPECT)
-    return pd.concat([buyers, prospects], ignore_index=True)
+def _buyers_at(store: Store, day: date) -> pd.DataFrame:
+    """customer_id, purchases, days_since_last and revenue of everyone who had bought by `day` (the
+    customer summary: the same purchase days as customer_values)."""
+    summary = customer_summary(store, as_of=day, orders=False)
+    return pd.DataFrame({
+        "customer_id": summary["customer_id"].to_numpy(),
+        "purchases": summary["frequency"].to_numpy(np.int64) + 1,
+        "days_since_last": (pd.Timestamp(day) - pd.to_datetime(summary["last_purchase"])).dt.days.to_numpy(),
+        "revenue": summary["revenue"].to_numpy(float),
+    })
+
+
+def _segments(buyers: pd.DataFrame, known: pd.DataFrame, day: date, rules: SegmentRules) -> pd.DataFrame:
+    """customer_id, segment (codes as text) and revenue of the buyers and of the customers known by `day`."""
+    segment = rfm_scores(buyers, rules.rfm)[0]["rfm_segment"].astype(object) if len(buyers) else []
+    created = pd.to_datetime(known["created_date"])
+    known = known.loc[(created.isna() | (created <= pd.Timestamp(day))).to_numpy()
+                      & ~known["customer_id"].isin(buyers["customer_id"]).to_numpy(), ["customer_id"]]
+    return pd.concat([buyers[["customer_id"]].assign(segment=segment, revenue=buyers["revenue"]),
+                      known.assign(segment=PROSPECT, revenue=0.0)], ignore_index=True)
 
 
 def segment_migration(store: Store, as_of: date, earlier: date | None = None,
@@ -65,17 +69,18 @@ def segment_migration(store: Store, as_of: date, earlier: date | None = None,
     earlier = pd.Timestamp(earlier).date() if earlier is not None else default_earlier(as_of)
     if earlier >= as_of:
         raise ValueError("the earlier date must come before the analysis date")
-    then = _segments_at(store, earlier, earlier, rules)[["customer_id", "segment"]]
-    now = _segments_at(store, as_of, earlier, rules)
-    membership = now.rename(columns={"segment": "to_segment"}).merge(
-        then.rename(columns={"segment": "from_segment"}), on="customer_id", how="left")
+    known = store.large_df(_KNOWN_SQL)
+    then = _segments(_buyers_at(store, earlier), known, earlier, rules).rename(
+        columns={"segment": "from_segment", "revenue": "revenue_then"})
+    now = _segments(_buyers_at(store, as_of), known, as_of, rules).rename(columns={"segment": "to_segment"})
+    membership = now.merge(then, on="customer_id", how="left")
     membership["from_segment"] = membership["from_segment"].fillna(ABSENT)
-    membership[["revenue", "period_revenue"]] = membership[["revenue", "period_revenue"]].fillna(0.0)
+    membership["period_revenue"] = membership["revenue"] - membership.pop("revenue_then").fillna(0.0)
     membership = membership[["customer_id", "from_segment", "to_segment", "revenue", "period_revenue"]]
     flows = (membership.groupby(["from_segment", "to_segment"], sort=False)
              .agg(customers=("customer_id", "size"), revenue=("revenue", "sum"), period_revenue=("period_revenue", "sum"))
              .reset_index().sort_values("customers", ascending=False, ignore_index=True))
-    return Migration(earlier, as_of, membership.sort_values("customer_id", ignore_index=True), flows)
+    return Migration(earlier, as_of, membership, flows)
 
 
 def flow_customers(migration: Migration, from_segment: str, to_segment: str) -> pd.DataFrame:

@@ -180,3 +180,17 @@ def test_a_base_without_interactions_has_no_forms_and_says_what_would_unlock_the
     assert "interactions.direction" in missing["relationship_form"]
     assert missing["customer_class"] == ["customers.customer_class"]
     assert missing["discount_hunter"] == ["transactions.discounted"]
+
+
+def test_a_base_with_prospects_only_gives_prospects_and_empty_breakdowns(tmp_path):
+    from crm_logic.tiers import grid_counts, segment_migration
+
+    with Store(tmp_path / "new.duckdb") as store:
+        with store.transaction() as cur:
+            cur.execute("INSERT INTO customers (customer_id, prospect_grade) VALUES ('p1', 'A'), ('p2', NULL)")
+        table = segment_table(store, hand_values(store), AS_OF)
+        assert list(table["rfm_segment"]) == ["prospect", "prospect"]
+        assert table["value_tier"].isna().all() and list(table["maturity"]) == ["potential", "potential"]
+        assert grid_counts(table)["customers"].sum() == 0
+        flows = segment_migration(store, AS_OF).flows
+    assert flows[["from_segment", "to_segment", "customers"]].values.tolist() == [["prospect", "prospect", 2]]

@@ -59,9 +59,9 @@ def test_fewer_distinct_values_than_scores_spread_from_lowest_to_highest():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(0, 30), min_size=1, max_size=300), st.integers(2, 9))
-def test_equal_values_get_equal_scores_and_every_score_is_used(values, scale):
-    values = np.array(values)
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=300), st.integers(2, 9), st.sampled_from([1, 2.5, 1e6]))
+def test_equal_values_get_equal_scores_and_every_score_is_used(values, scale, unit):
+    values = np.array(values) / unit  # whole numbers are counted, fractions and wide ranges sorted
     scores = frequency_scores(values, scale)
     for v in np.unique(values):
         assert len(set(scores[values == v])) == 1

@@ -1,5 +1,6 @@
 """ABC tiers on a hand-computed example, the Pareto curve and the core-customer quadrant."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from crm_logic.tiers import ValueRules, abc_tiers, pareto_curve
@@ -65,4 +66,4 @@ def test_core_quadrants_with_a_top_share_and_unknown_values():
     current = [1, 2, 3, 4, 5, np.nan]
     predicted = [5, 4, 3, 2, 1, np.nan]
     quadrant, _ = core_quadrants(current, predicted, ValueRules(core_high_share=0.2))  # above the 80th percentile
-    assert list(quadrant) == ["rising", "marginal", "marginal", "marginal", "harvest", None]
+    assert list(pd.Series(quadrant).astype(object).fillna("unknown")) == ["rising", "marginal", "marginal", "marginal", "harvest", "unknown"]
