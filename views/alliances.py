@@ -210,9 +210,10 @@ with lists_tab:
     deepen_list["mode_evidence"] = [conditions_text(items, cur, language) for items in deepen["mode_evidence"]]
     deepen_list["first_steps"] = [" / ".join(tactics("alliance_mode", m, language)[:2]) if m else ""
                                   for m in deepen["alliance_mode"]]
-    lux = luxurious.sort_values("relationship_cost", ascending=False)
+    lux = luxurious.assign(excess=luxurious["relationship_cost"] - luxurious["relationship_value"]).sort_values(
+        "excess", ascending=False)
     lux_list = evidence(lux)
-    lux_list.insert(7, "excess_cost", (lux["relationship_cost"] - lux["relationship_value"]).round(2).to_numpy())
+    lux_list.insert(7, "excess_cost", lux["excess"].round(2).to_numpy())
     keep = table[(table["relationship_move"] == "keep") & ~table["luxurious"]].sort_values("margin_12m", ascending=False)
     keep_list = evidence(keep)
     for key, frame in (("deepen", deepen_list), ("luxurious", lux_list), ("keep", keep_list)):
