@@ -48,7 +48,7 @@ _FORMULA_WITHOUT_VALUE = re.compile(rb"<c [^>]*>\s*<f[^>]*(?:/>|>[^<]*</f>)\s*(?
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 _connections: dict[str, duckdb.DuckDBPyConnection] = {}
-_on_connect: list = []  # functions run on each new scratch connection (validate registers its SQL macros)
+CONNECT_HOOKS: list = []  # functions run on each new scratch connection (validate registers its SQL macros)
 
 
 def stage_dir() -> Path:
@@ -70,7 +70,7 @@ def staged(stage: str) -> Iterator[duckdb.DuckDBPyConnection]:
             _close_idle()
             con = duckdb.connect(stage)
             con.execute(f"SET memory_limit = '{STAGE_MEMORY}'")
-            for prepare in _on_connect:
+            for prepare in CONNECT_HOOKS:
                 prepare(con)
         _connections[stage] = con  # most recently used last
         yield con
@@ -128,13 +128,6 @@ class RawTable:
     def frame(self) -> pd.DataFrame:
         """Every row as text, the user's column names (reads the whole stage: for tests and small files)."""
         return self._select("")
-
-    @property
-    def rows(self) -> np.ndarray:
-        if not self.stage:
-            return np.empty(0, dtype=np.int64)
-        with staged(self.stage) as con:
-            return con.sql("SELECT row FROM raw ORDER BY row").fetchnumpy()["row"].astype(np.int64)
 
     def _select(self, limit: str) -> pd.DataFrame:
         if not self.stage:

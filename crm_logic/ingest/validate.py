@@ -15,9 +15,9 @@ from datetime import date
 
 import pandas as pd
 
-from crm_logic.ingest.platforms import (FIELDS, LEFT_OUT, STATUS_CLASSES, auto_mapping, currency_symbol,
+from crm_logic.ingest.platforms import (FIELDS, STATUS_CLASSES, auto_mapping, currency_symbol,
                                         default_status_classes, detect_platform, platform_currency)
-from crm_logic.ingest.read import RawTable, _on_connect, staged
+from crm_logic.ingest.read import RawTable, CONNECT_HOOKS, staged
 from crm_logic.ingest.report import MAX_KEPT, Problem, ValidationReport
 from crm_logic.store import CUSTOMER_CLASSES
 
@@ -180,7 +180,7 @@ def macros(con) -> None:
     con.execute(_MACROS)
 
 
-_on_connect.append(macros)
+CONNECT_HOOKS.append(macros)
 
 
 def _mapping(columns: list[str], explicit: dict[str, str | None] | None, platform: str | None) -> dict[str, str]:
