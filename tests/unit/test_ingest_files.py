@@ -3,6 +3,7 @@ rows, formulas never calculated, old .xls, UTF-16 without a BOM, a giant cell fa
 from __future__ import annotations
 
 import re
+from pathlib import Path
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -156,3 +157,16 @@ def test_every_message_names_file_row_and_column_in_both_languages(tmp_path, sto
     report = rejected.value.report
     assert "bad.csv, row 2, column 金额" in report.render("en")
     assert "bad.csv，第 2 行，金额 列" in report.render("zh")
+
+
+def test_a_read_file_survives_pickling_as_the_page_cache_does(tmp_path):
+    import pickle
+
+    path = tmp_path / "orders.csv"
+    path.write_text("客户编号,订单日期,金额\n" + "".join(f"C{i},2024-03-01,{i}\n" for i in range(30)), encoding="utf-8")
+    raw = pickle.loads(pickle.dumps(read_file(path)))
+    assert (raw.n_rows, raw.columns, raw.first_line) == (30, ["客户编号", "订单日期", "金额"], 2)
+    assert raw.head(3)["客户编号"].tolist() == ["C0", "C1", "C2"]
+    assert validate(raw, today=TODAY).rows_valid == 30
+    raw.discard()
+    assert not Path(raw.stage).exists()
