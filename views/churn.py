@@ -23,7 +23,7 @@ cur, language = state.currency(), lang()
 RULES = churn.RULES
 
 with st.container(border=True):
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns(5)
     multiple = c2.number_input(t("churn.settings.multiple"), 1.0, 10.0, RULES["alert_multiple"], step=0.1,
                                format="%.1f", key="keep_churn_multiple", help=t("churn.settings_help.multiple"))
     fixed_days = c3.number_input(t("churn.settings.fixed_days"), 7, 730, RULES["fixed_days"], step=1,
@@ -31,6 +31,9 @@ with st.container(border=True):
     probability = c4.number_input(t("churn.settings.probability"), 5.0, 99.0, RULES["probability_threshold"] * 100,
                                   step=5.0, format="%.0f", key="keep_churn_probability",
                                   help=t("churn.settings_help.probability"))
+    horizon_days = c5.selectbox(t("churn.settings.horizon"), (30, 90, 180, 365), index=1, key="keep_churn_horizon",
+                                format_func=lambda d: t("churn.settings.days", days=d),
+                                help=t("churn.settings_help.horizon"))
     with st.expander(t("churn.settings.thresholds")):
         e = st.columns(5)
         bands = {name: e[i].number_input(t(f"churn.settings.{name}"), 0.1, 20.0, RULES[name], step=0.5, format="%.1f",
@@ -40,7 +43,7 @@ with st.container(border=True):
                                               format="%.0f", key=f"keep_churn_{name}") / 100
                   for i, name in enumerate(("risk_medium", "risk_high"))}
 rules = churn.rules_with({"alert_multiple": multiple, "fixed_days": int(fixed_days),
-                          "probability_threshold": probability / 100, **bands})
+                          "probability_threshold": probability / 100, "horizon_days": horizon_days, **bands})
 
 try:
     with st.spinner(t("churn.computing")):
@@ -97,6 +100,8 @@ def for_people(frame: pd.DataFrame) -> pd.DataFrame:
     shown["tactic"] = shown["lifecycle_state"].map(first_tactic)
     shown["churn_probability"] = (shown["churn_probability"] * 100).round(1)
     shown["lateness"] = shown["lateness"].round(1)
+    for column in ("last_purchase", "last_contact"):
+        shown[column] = pd.to_datetime(shown[column]).dt.date
     shown["lifecycle_state"] = shown["lifecycle_state"].map(labeller("churn.lifecycle"))
     shown["risk_band"] = shown["risk_band"].map(lambda b: t(f"churn.risk.{b}") if isinstance(b, str) else "")
     shown["relationship_stage"] = shown["relationship_stage"].map(labeller("churn.stage"))
@@ -194,7 +199,10 @@ with tab_proof:
         with left:
             chart(charts.grouped_bars(lift, "decile", {s: signal_name(s) for s in scores_table["signal"]},
                                       t("churn.proof.lift_title"), t("churn.proof.lift_axis_x"),
-                                      t("churn.proof.lift_axis_y")), key="churn_lift")
+                                      t("churn.proof.lift_axis_y"))
+                  .update_layout(legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
+                                 height=480, margin=dict(b=140))
+                  .update_xaxes(dtick=1), key="churn_lift")
         if evaluation["calibration"] is not None:
             calibration = evaluation["calibration"].assign(
                 predicted=lambda f: f["predicted"] * 100, observed=lambda f: f["observed"] * 100,
@@ -211,7 +219,9 @@ with tab_retention:
     mode = st.segmented_control(t("churn.retention.mode"), ("on", "on_or_after"), key="keep_churn_retention_mode",
                                 default="on", required=True, format_func=lambda m: t(f"churn.retention.mode_{m}"))
     cohorts = state.query(churn.cohort_retention, as_of)
+    cohorts = cohorts[cohorts["month_index"] > 0]  # month 0 is the first purchase: 100 % by definition
     if not cohorts.empty:
+        st.caption(t("churn.retention.heatmap_caption"))
         cohorts = cohorts.assign(cohort_label=cohorts["cohort"].map(lambda d: d.strftime("%Y-%m")),
                                  share=cohorts[f"{mode}_share"] * 100,
                                  revenue_pct=cohorts["revenue_share"] * 100)
