@@ -31,8 +31,9 @@ with st.container(border=True):
     probability = c4.number_input(t("churn.settings.probability"), 5.0, 99.0, RULES["probability_threshold"] * 100,
                                   step=5.0, format="%.0f", key="keep_churn_probability",
                                   help=t("churn.settings_help.probability"))
-    horizon_days = c5.selectbox(t("churn.settings.horizon"), (30, 90, 180, 365), index=1, key="keep_churn_horizon",
-                                format_func=lambda d: t("churn.settings.days", days=d),
+    horizons = {d: t("churn.settings.days", days=d) for d in (30, 90, 180, 365)}  # format_func may run after the run
+    horizon_days = c5.selectbox(t("churn.settings.horizon"), tuple(horizons), index=1, key="keep_churn_horizon",
+                                format_func=horizons.get,
                                 help=t("churn.settings_help.horizon"))
     with st.expander(t("churn.settings.thresholds")):
         e = st.columns(5)
@@ -216,8 +217,9 @@ with tab_proof:
         st.markdown(t("churn.proof.trap"))
 
 with tab_retention:
-    mode = st.segmented_control(t("churn.retention.mode"), ("on", "on_or_after"), key="keep_churn_retention_mode",
-                                default="on", required=True, format_func=lambda m: t(f"churn.retention.mode_{m}"))
+    modes = {m: t(f"churn.retention.mode_{m}") for m in ("on", "on_or_after")}
+    mode = st.segmented_control(t("churn.retention.mode"), tuple(modes), key="keep_churn_retention_mode",
+                                default="on", required=True, format_func=modes.get)
     cohorts = state.query(churn.cohort_retention, as_of)
     cohorts = cohorts[cohorts["month_index"] > 0]  # month 0 is the first purchase: 100 % by definition
     if not cohorts.empty:
