@@ -97,13 +97,19 @@ def cmd_fit(args) -> int:
 
 # The rooms whose per-customer columns `score` adds: functions (store, facts, values, as_of) -> a frame
 # keyed by customer_id. Each room adds its own entry.
+def _segments(store, facts, values, as_of):
+    from crm_logic.tiers import score_segments
+
+    return score_segments(store, facts, values, as_of)
+
+
 def _churn_columns(store, facts, values, as_of):
     from crm_logic.churn import score_columns
 
     return score_columns(store, facts, values, as_of)
 
 
-SCORE_TABLES: list = [_churn_columns]
+SCORE_TABLES: list = [_segments, _churn_columns]
 
 
 def cmd_score(args) -> int:

@@ -515,13 +515,16 @@ def survival_curve(table: pd.DataFrame) -> pd.DataFrame:
 
 # ---- for the page and the alerts command ---------------------------------------------------------------
 
-def call_list(store: Store, table: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
-    """The alerted customers with name, class and region, last purchase and P(alive), most value at
-    risk first (then last-12-month revenue)."""
+def call_list(store: Store, table: pd.DataFrame, values: pd.DataFrame,
+              segments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The alerted customers with name, class and region, last purchase and P(alive) (and their RFM
+    segment, given `segments`), most value at risk first (then last-12-month revenue)."""
     alerted_rows = table[table["churn_alert"]]
     people = store.large_df("SELECT customer_id, name, customer_class, region FROM customers")
     out = (alerted_rows.merge(people, on="customer_id", how="left")
            .merge(values[["customer_id", "last_purchase", "p_alive"]], on="customer_id", how="left"))
+    if segments is not None:
+        out = out.merge(segments[["customer_id", "rfm_segment"]], on="customer_id", how="left")
     return out.sort_values(["value_at_risk", "revenue_12m", "customer_id"], ascending=[False, False, True],
                            na_position="last").reset_index(drop=True)
 

@@ -63,7 +63,7 @@ rules["alert_rule"] = signal
 with st.spinner(t("churn.computing")):
     table = state.churn_table(rules)
 values = state.customer_values()
-calls = churn.call_list(state.current_store(), table, values)
+calls = churn.call_list(state.current_store(), table, values, state.churn_segments())
 
 threshold = {"churn_probability": rules["probability_threshold"], "p_alive": rules["p_alive_threshold"],
              "lateness": multiple, "recency": fixed_days}[signal]
@@ -138,7 +138,7 @@ with tab_where:
         if groups.empty or (groups["group"] == "").all():
             place.info(t("churn.where.no_group", group=t(f"table.{column}")))
             continue
-        labels = [group_label(column, g) for g in groups["group"]]
+        labels = [t(f"segments.segment.{g}") if name == "segment" else group_label(column, g) for g in groups["group"]]
         hover = [t("churn.where.hover_group", group=lab, value=fmt.money(r.value_at_risk, language, cur),
                    customers=fmt.count(r.customers)) for lab, r in zip(labels, groups.itertuples())]
         with place:
