@@ -174,7 +174,7 @@ def cmd_alerts(args) -> int:
         rules = {"alert_rule": args.rule} if args.rule else None
         table = churn_table(store, facts, values, facts.as_of, rules, segments=segments)
         fired = table[table["churn_alert"]] if args.since is None else \
-            new_alerts(store, facts, table, args.since, rules, segments)
+            new_alerts(facts, table, args.since, rules)
         names = store.df("SELECT customer_id, name FROM customers")
     out = fired.merge(names, on="customer_id", how="left").merge(
         values[["customer_id", "last_purchase", "p_alive"]], on="customer_id", how="left")

@@ -162,8 +162,8 @@ with tab_new:
     if since >= as_of:
         st.info(t("churn.new.bad_since"))
     else:
-        fresh = churn.new_alerts(state.current_store(), facts, table, since, rules)
-        fresh_calls = calls[calls["customer_id"].isin(fresh["customer_id"])]
+        fresh = churn.new_alerts(facts, table, since, rules)
+        fresh_calls = calls[churn.is_in(calls["customer_id"], fresh["customer_id"])]
         kpi(st.columns(4)[0], "churn.new.count", fmt.count(len(fresh_calls)), "churn.new.count_help",
             since=fmt.day(since), as_of=fmt.day(as_of))
         if not fresh_calls.empty:
