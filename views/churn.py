@@ -23,7 +23,7 @@ cur, language = state.currency(), lang()
 RULES = churn.RULES
 
 with st.container(border=True):
-    c1, c2, c3, c4, c5 = st.columns(5)
+    c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1.2])
     multiple = c2.number_input(t("churn.settings.multiple"), 1.0, 10.0, RULES["alert_multiple"], step=0.1,
                                format="%.1f", key="keep_churn_multiple", help=t("churn.settings_help.multiple"))
     fixed_days = c3.number_input(t("churn.settings.fixed_days"), 7, 730, RULES["fixed_days"], step=1,
@@ -89,8 +89,8 @@ tab_calls, tab_where, tab_new, tab_proof, tab_retention = st.tabs(
     [t(f"churn.tab.{name}") for name in ("calls", "where", "new", "proof", "retention")])
 
 LIST_COLUMNS = ["customer_id", "name", "value_at_risk", "revenue_12m", "last_purchase", "typical_gap_days",
-                "days_since_last", "lateness", "churn_probability", "lifecycle_state", "risk_band",
-                "relationship_stage", "last_contact", "tactic"]
+                "days_since_last", "lateness", "next_purchase_date", "churn_probability", "p_alive", "lifecycle_state",
+                "risk_band", "relationship_stage", "last_contact", "tactic"]
 
 
 def for_people(frame: pd.DataFrame) -> pd.DataFrame:
@@ -101,7 +101,7 @@ def for_people(frame: pd.DataFrame) -> pd.DataFrame:
     shown["tactic"] = shown["lifecycle_state"].map(first_tactic)
     shown["churn_probability"] = (shown["churn_probability"] * 100).round(1)
     shown["lateness"] = shown["lateness"].round(1)
-    for column in ("last_purchase", "last_contact"):
+    for column in ("last_purchase", "next_purchase_date", "last_contact"):
         shown[column] = pd.to_datetime(shown[column]).dt.date
     shown["lifecycle_state"] = shown["lifecycle_state"].map(labeller("churn.lifecycle"))
     shown["risk_band"] = shown["risk_band"].map(lambda b: t(f"churn.risk.{b}") if isinstance(b, str) else "")
