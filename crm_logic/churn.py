@@ -24,7 +24,7 @@ Signals per customer (all vectorised; a million customers are a few array passes
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from crm_logic.models import MODELS, ModelError, ParetoNBDModel
 from crm_logic.models.base import per_distinct
 from crm_logic.store import Store
-from crm_logic.summary import UNIT_DAYS, _purchase_days, buyers_estimate, customer_summary, length_in_units
+from crm_logic.summary import UNIT_DAYS, buyers_estimate, customer_summary, length_in_units
 from crm_logic.validation import HOLDOUT_RULES, holdout_split
 
 SIGNALS = ("churn_probability", "p_alive", "lateness", "recency")
@@ -100,19 +100,19 @@ def no_purchase_probability(model, t: float, frequency, recency, T) -> np.ndarra
 def buyer_history(store: Store, ids: pd.Series, end: date, trend_months: int,
                   share: float | None = None) -> pd.DataFrame:
     """For each customer of `ids` (row for row), up to `end`: median_gap, the median of their own gaps
-    (days) between purchase days (same-day lines merge, as in the customer summary); revenue_12m;
+    (days) between purchase days as the customer summary counts them (days with a line of non-negative
+    amount: consecutive such lines a day or more apart; lines of the same day are 0 apart); revenue_12m;
     spend_recent and spend_prior, their spend in the last `trend_months` and the `trend_months` before;
     contacts_recent, contacts_prior (interactions, the same windows) and last_contact. One query: the
     customers go in as an Arrow table and come back in their order, no join in pandas."""
     sample = "($share IS NULL OR hash(customer_id) % 1000000 < $share * 1000000)"
     sql = f"""
-        WITH days AS ({_purchase_days("$end")}),
-        gaps AS (
-            SELECT customer_id, median(gap)::DOUBLE AS median_gap FROM (
+        WITH gaps AS (
+            SELECT customer_id, (median(gap) FILTER (WHERE gap > 0))::DOUBLE AS median_gap FROM (
                 SELECT customer_id,
                        date_diff('day', lag(order_date) OVER (PARTITION BY customer_id ORDER BY order_date),
                                  order_date) AS gap
-                FROM days)
+                FROM transactions WHERE order_date <= $end AND amount >= 0 AND {sample})
             GROUP BY customer_id
         ),
         spend AS (
@@ -166,9 +166,9 @@ def prospects(store: Store, end: date) -> pd.Series:
 # ---- signals -----------------------------------------------------------------------------------------
 
 def typical_gaps(summary: pd.DataFrame, median_gap: np.ndarray, rules: dict,
-                 segments: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray, float]:
-    """Each customer's typical gap in days, where it came from ("own", "segment", "base"), and the
-    base's typical gap. `median_gap`: each customer's own (buyer_history); `segments`: customer_id and
+                 segments: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's typical gap in days and where it came from ("own", "segment", "base").
+    `median_gap`: each customer's own (buyer_history); `segments`: customer_id and
     rfm_segment (crm_logic.tiers), optional."""
     own_gap = np.asarray(median_gap, dtype=float)
     own = (summary["frequency"].to_numpy() + 1 >= rules["min_own_purchases"]) & ~np.isnan(own_gap)
@@ -183,7 +183,7 @@ def typical_gaps(summary: pd.DataFrame, median_gap: np.ndarray, rules: dict,
         take = ~own & ~np.isnan(segment_gap)
         gap = np.where(take, segment_gap, gap)
         source[take] = "segment"
-    return gap, source, base
+    return gap, source
 
 
 def signals(summary: pd.DataFrame, model, unit: str, history: pd.DataFrame, as_of: date, rules: dict,
@@ -201,7 +201,7 @@ def signals(summary: pd.DataFrame, model, unit: str, history: pd.DataFrame, as_o
         out["purchase_probability_30d"] = 1 - no_purchase_probability(model, 30 / days, f, r, T)
         out["purchase_probability_90d"] = 1 - no_purchase_probability(model, 90 / days, f, r, T)
         out["p_alive"] = model.conditional_probability_alive(f, r, T)
-    gap, source, _ = typical_gaps(summary, history["median_gap"].to_numpy(dtype=float), rules, segments)
+    gap, source = typical_gaps(summary, history["median_gap"].to_numpy(dtype=float), rules, segments)
     last = pd.to_datetime(summary["last_purchase"]).to_numpy()
     since = (np.datetime64(as_of, "D") - last.astype("datetime64[D]")).astype(float)
     out["purchase_days"] = summary["frequency"].to_numpy() + 1
@@ -251,6 +251,7 @@ def lifecycle_states(frame: pd.DataFrame, rules: dict) -> np.ndarray:
 
 
 def risk_bands(churn_probability: pd.Series, rules: dict) -> np.ndarray:
+    """low / medium / high at the rules' churn-probability thresholds (None without a model)."""
     p = churn_probability.to_numpy(dtype=float)
     band = np.select([p >= rules["risk_high"], p >= rules["risk_medium"]], ["high", "medium"], "low").astype(object)
     band[np.isnan(p)] = None
