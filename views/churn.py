@@ -101,6 +101,7 @@ def for_people(frame: pd.DataFrame) -> pd.DataFrame:
     shown["tactic"] = shown["lifecycle_state"].map(first_tactic)
     shown["churn_probability"] = (shown["churn_probability"] * 100).round(1)
     shown["lateness"] = shown["lateness"].round(1)
+    shown["typical_gap_days"] = shown["typical_gap_days"].round(1)
     for column in ("last_purchase", "next_purchase_date", "last_contact"):
         shown[column] = pd.to_datetime(shown[column]).dt.date
     shown["lifecycle_state"] = shown["lifecycle_state"].map(labeller("churn.lifecycle"))
@@ -157,7 +158,7 @@ with tab_where:
         k: v for k, v in rules.items() if k != "trend_months"}))
 
 with tab_new:
-    since = st.date_input(t("churn.new.since"), value=as_of - timedelta(days=7), max_value=as_of,
+    since = st.columns(4)[0].date_input(t("churn.new.since"), value=as_of - timedelta(days=7), max_value=as_of,
                           key="churn_since", help=t("churn.new.since_help"), format="YYYY-MM-DD")
     if since >= as_of:
         st.info(t("churn.new.bad_since"))
