@@ -103,13 +103,19 @@ def _segments(store, facts, values, as_of):
     return score_segments(store, facts, values, as_of)
 
 
+def _alliance_columns(store, facts, values, as_of):
+    from crm_logic.alliance import score_columns
+
+    return score_columns(store, facts, values, as_of)
+
+
 def _churn_columns(store, facts, values, as_of):
     from crm_logic.churn import score_columns
 
     return score_columns(store, facts, values, as_of)
 
 
-SCORE_TABLES: list = [_segments, _churn_columns]
+SCORE_TABLES: list = [_segments, _churn_columns, _alliance_columns]
 
 
 def cmd_score(args) -> int:
@@ -179,8 +185,8 @@ def cmd_alerts(args) -> int:
     out = fired.merge(names, on="customer_id", how="left").merge(
         values[["customer_id", "last_purchase", "p_alive"]], on="customer_id", how="left")
     columns = ["customer_id", "name", "value_at_risk", "revenue_12m", "last_purchase", "days_since_last",
-               "typical_gap_days", "gap_source", "lateness", "churn_probability", "p_alive", "alert_signal", "lifecycle_state",
-               "risk_band", "relationship_stage", "last_contact"]
+               "typical_gap_days", "gap_source", "lateness", "churn_probability", "p_alive", "alert_signal",
+               "lifecycle_state", "risk_band", "relationship_stage", "last_contact"]
     out = out.sort_values(["value_at_risk", "revenue_12m"], ascending=False, na_position="last")[columns]
     neutralise(out).to_csv(sys.stdout, index=False)
     print(f"{len(out)} customers alerted as of {facts.as_of}", file=sys.stderr)

@@ -19,6 +19,7 @@ PAGE_END = {
     "overview": ".st-key-by_customer_class .main-svg",
     "clv": ".st-key-clv_distribution .main-svg",
     "churn": ".st-key-churn_call_list_xlsx button",
+    "alliances": ".st-key-alliance_matrix .main-svg",
     "data": ".st-key-rebuild_demo button",
 }
 

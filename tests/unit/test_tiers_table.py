@@ -56,6 +56,8 @@ def test_segment_table_covers_every_customer_with_known_codes(base, request):
     table = segment_table(store, values, as_of)
     known = store.scalar("SELECT count(*) FROM (SELECT customer_id FROM customers UNION SELECT customer_id FROM transactions)")
     assert len(table) == known and table["customer_id"].is_unique
+    prospects = sorted(set(table["customer_id"]) - set(values["customer_id"]))
+    assert list(table["customer_id"]) == list(values["customer_id"]) + prospects  # buyers in order, then prospects
     buyers = table[table["customer_id"].isin(values["customer_id"])]
     assert len(buyers) == len(values)
     for column, codes in CODES.items():
