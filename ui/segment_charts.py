@@ -1,0 +1,100 @@
+"""Chart builders for the Segments and Customer pages: DataFrame + translated labels in, Plotly figure out.
+
+Same rules as ui/charts.py (its palette and layout): titles that ask the question, axes with units, hover
+text computed by the page, `customdata` carrying the keys a click lists customers by.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ui.charts import NEUTRAL, OKABE_ITO, _layout
+
+
+def purchase_timeline(orders: pd.DataFrame, contacts: pd.DataFrame, hover_orders: list[str],
+                      hover_contacts: list[str], contact_labels: list[str], title: str, y_title: str,
+                      contact_axis: str) -> go.Figure:
+    """Purchases as stems over time (height = amount); contacts as markers on a row beneath them."""
+    fig = go.Figure()
+    fig.add_bar(x=orders["order_date"], y=orders["amount"], name=y_title, marker_color=OKABE_ITO[0],
+                hovertext=hover_orders, hoverinfo="text", width=86_400_000 * 3)
+    if len(contacts):
+        fig.add_scatter(x=contacts["interaction_date"], y=contact_labels, mode="markers", yaxis="y2",
+                        name=contact_axis, marker=dict(size=11, color=OKABE_ITO[1], symbol="diamond"),
+                        hovertext=hover_contacts, hoverinfo="text")
+        fig.update_layout(yaxis=dict(domain=[0.4, 1]), yaxis2=dict(domain=[0, 0.3], title=contact_axis,
+                                                                    type="category"))
+    fig.update_xaxes(tickformat="%Y-%m")
+    return _layout(fig, title, "", y_title, height=420, showlegend=False)
+
+
+def rfm_grid(cells: pd.DataFrame, colour: str, hover: list[str], names: list[str], title: str, x_title: str,
+             y_title: str, colour_title: str) -> go.Figure:
+    """The R×F grid as a heatmap: one cell per (r, f), coloured by `colour`, written with its segment's
+    name and count; each cell's customdata is its segment key, so a click lists that segment."""
+    r_values = sorted(cells["r"].unique())
+    f_values = sorted(cells["f"].unique())
+    z = np.full((len(r_values), len(f_values)), np.nan)
+    text = np.full(z.shape, "", dtype=object)
+    hovers = np.full(z.shape, "", dtype=object)
+    keys = np.full(z.shape, "", dtype=object)
+    for (_, row), label, tip in zip(cells.iterrows(), names, hover):
+        i, j = r_values.index(row["r"]), f_values.index(row["f"])
+        z[i, j], text[i, j], hovers[i, j], keys[i, j] = row[colour], label, tip, row["segment"]
+    fig = go.Figure(go.Heatmap(
+        x=[str(f) for f in f_values], y=[str(r) for r in r_values], z=z, text=text, texttemplate="%{text}",
+        textfont=dict(size=12), hovertext=hovers, hoverinfo="text", customdata=keys, xgap=2, ygap=2,
+        colorscale="Blues", colorbar=dict(title=colour_title),
+    ))
+    return _layout(fig, title, x_title, y_title, height=520)
+
+
+def pareto_curve(share_customers: np.ndarray, share_measure: np.ndarray, tiers: list[str], tier_labels: dict,
+                 hover: list[str], title: str, x_title: str, y_title: str) -> go.Figure:
+    """Cumulative share of the measure against the share of customers, coloured by ABC tier; clicking a
+    point lists its tier."""
+    fig = go.Figure()
+    for i, (tier, label) in enumerate(tier_labels.items()):
+        mask = np.array([t == tier for t in tiers])
+        if not mask.any():
+            continue
+        fig.add_scatter(x=share_customers[mask] * 100, y=share_measure[mask] * 100, mode="markers+lines",
+                        name=label, marker=dict(size=6, color=OKABE_ITO[i]), line=dict(width=3, color=OKABE_ITO[i]),
+                        hovertext=list(np.array(hover, dtype=object)[mask]), hoverinfo="text",
+                        customdata=[tier] * int(mask.sum()))
+    fig.add_hline(y=80, line=dict(color=NEUTRAL, dash="dot"))
+    fig.update_xaxes(range=[0, 100], ticksuffix="%")
+    fig.update_yaxes(range=[0, 101], ticksuffix="%")
+    return _layout(fig, title, x_title, y_title, height=420)
+
+
+def quadrant_bubbles(frame: pd.DataFrame, x: str, y: str, size: str, labels: list[str], hover: list[str],
+                     title: str, x_title: str, y_title: str) -> go.Figure:
+    """One bubble per quadrant of current × predicted value, sized by customers; click lists it."""
+    top = max(float(frame[size].max()), 1.0)
+    fig = go.Figure(go.Scatter(
+        x=frame[x], y=frame[y], mode="markers+text", text=labels, textposition="middle center",
+        marker=dict(size=40 + 80 * np.sqrt(frame[size] / top), color=OKABE_ITO[:len(frame)], opacity=0.75),
+        hovertext=hover, hoverinfo="text", customdata=list(frame["key"]),
+    ))
+    fig.update_xaxes(range=[-0.5, 1.5], tickvals=[0, 1], zeroline=False)
+    fig.update_yaxes(range=[-0.5, 1.5], tickvals=[0, 1], zeroline=False)
+    return _layout(fig, title, x_title, y_title, height=460, showlegend=False)
+
+
+def sankey(sources: list[str], targets: list[str], values: list[float], node_keys: list[str],
+           node_labels: list[str], link_keys: list[str], hover: list[str], title: str) -> go.Figure:
+    """Flows between two memberships: left nodes then, right nodes now; each link's customdata is its
+    'from→to' key, so a click lists the customers who moved that way."""
+    index = {key: i for i, key in enumerate(node_keys)}
+    colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(node_keys))]
+    fig = go.Figure(go.Sankey(
+        arrangement="snap",
+        node=dict(label=node_labels, pad=14, thickness=18, color=colours,
+                  hovertemplate="%{label}<extra></extra>"),
+        link=dict(source=[index[s] for s in sources], target=[index[t] for t in targets], value=values,
+                  customdata=link_keys, label=hover, hovertemplate="%{label}<extra></extra>",
+                  color="rgba(140,140,140,0.35)"),
+    ))
+    return _layout(fig, title, "", "", height=560)
