@@ -27,7 +27,7 @@ if search.strip():
         st.info(t("customer.not_found", text=search.strip()))
         st.stop()
     names = dict(zip(found["customer_id"], found["name"]))
-    picked = st.selectbox(t("customer.matches", count=len(found)), list(found["customer_id"]),
+    picked = st.selectbox(t("customer.matches", count=len(found)), list(found["customer_id"]), key="customer_match",
                           format_func=lambda c: f"{c} · {shown_name(c, names[c])}" if names[c] else c)
     st.query_params["customer"] = picked
 customer_id = st.query_params.get("customer")
