@@ -1,0 +1,164 @@
+"""The relationship ladder and the behavioural types, from interactions and purchases (crm-concepts 1-2).
+
+Facts come from two SQL passes (contacts, purchases) and the rules are applied with numpy over whole
+columns; each customer also gets the key of the rule that placed it, for the page to put into words.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from crm_logic.store import Store
+from crm_logic.tiers.rules import BehaviourRules, LadderRules
+
+CONTACT_SQL = """
+WITH purchase_days AS (
+    SELECT DISTINCT customer_id, order_date AS day FROM transactions
+    WHERE amount >= 0 AND order_date <= $as_of
+),
+contacts AS (
+    SELECT customer_id, interaction_date AS day, direction, kind FROM interactions
+    WHERE interaction_date <= $as_of AND interaction_date > $start
+),
+outbound AS (SELECT customer_id, day FROM contacts WHERE direction = 'outbound'),
+followed AS (  -- each purchase day of the window and our first contact on or after it
+    SELECT p.customer_id, count(*) AS window_purchases,
+           count(*) FILTER (WHERE date_diff('day', p.day, o.day) <= $follow_up_days) AS followed_purchases
+    FROM (SELECT * FROM purchase_days WHERE day > $start) p
+    ASOF LEFT JOIN outbound o ON p.customer_id = o.customer_id AND o.day >= p.day
+    GROUP BY p.customer_id
+),
+untied AS (  -- our contacts and the last purchase day on or before each
+    SELECT o.customer_id,
+           count(*) FILTER (WHERE p.day IS NULL OR date_diff('day', p.day, o.day) > $follow_up_days) AS proactive_contacts
+    FROM outbound o ASOF LEFT JOIN purchase_days p ON o.customer_id = p.customer_id AND o.day >= p.day
+    GROUP BY o.customer_id
+),
+counts AS (
+    SELECT customer_id,
+           count(*) AS contacts,
+           count(*) FILTER (WHERE direction = 'inbound') AS inbound_contacts,
+           count(*) FILTER (WHERE kind = 'joint_project') AS joint_projects
+    FROM contacts GROUP BY customer_id
+)
+SELECT customer_id,
+       coalesce(f.window_purchases, 0) AS window_purchases,
+       coalesce(f.followed_purchases, 0) AS followed_purchases,
+       coalesce(u.proactive_contacts, 0) AS proactive_contacts,
+       coalesce(c.inbound_contacts, 0) AS inbound_contacts,
+       coalesce(c.joint_projects, 0) AS joint_projects,
+       coalesce(c.contacts, 0) AS contacts
+FROM counts c FULL JOIN followed f USING (customer_id) FULL JOIN untied u USING (customer_id)
+"""
+
+PURCHASE_SQL = """
+WITH referrals AS (
+    SELECT referred_by AS customer_id, count(*) AS referrals FROM customers
+    WHERE referred_by IS NOT NULL AND (created_date IS NULL OR created_date <= $as_of)
+    GROUP BY referred_by
+),
+discounts AS (
+    SELECT customer_id, avg(discounted::INT) AS discount_share FROM transactions
+    WHERE order_date <= $as_of AND amount > 0 AND discounted IS NOT NULL
+    GROUP BY customer_id
+)
+SELECT customer_id, d.discount_share, coalesce(r.referrals, 0) AS referrals
+FROM discounts d FULL JOIN referrals r USING (customer_id)
+"""
+
+CONTACT_COLUMNS = ("window_purchases", "followed_purchases", "proactive_contacts", "inbound_contacts",
+                   "joint_projects", "contacts")
+
+
+def window_start(as_of: date, rules: LadderRules) -> date:
+    return as_of - timedelta(days=rules.window_days)
+
+
+def contact_facts(store: Store, as_of: date, rules: LadderRules) -> pd.DataFrame:
+    """Per customer with a purchase or a contact in the window: the counts the form rules read."""
+    return store.large_df(CONTACT_SQL, {"as_of": as_of, "start": window_start(as_of, rules),
+                                        "follow_up_days": rules.follow_up_days})
+
+
+def purchase_facts(store: Store, as_of: date) -> pd.DataFrame:
+    """Per customer: share of purchase lines on discount (NaN when unknown) and customers referred."""
+    return store.large_df(PURCHASE_SQL, {"as_of": as_of})
+
+
+def relationship_forms(facts: pd.DataFrame, rules: LadderRules) -> np.ndarray:
+    """The form of each row of contact facts, the highest rule that holds (LadderRules)."""
+    share = np.divide(facts["followed_purchases"].to_numpy(float), facts["window_purchases"].to_numpy(float),
+                      out=np.zeros(len(facts)), where=facts["window_purchases"].to_numpy() > 0)
+    conditions = [
+        facts["joint_projects"].to_numpy() >= rules.partner_min_joint_projects,
+        facts["proactive_contacts"].to_numpy() >= rules.proactive_min_contacts,
+        (facts["window_purchases"].to_numpy() > 0) & (share >= rules.responsible_min_share),
+        facts["inbound_contacts"].to_numpy() >= rules.passive_min_inbound,
+    ]
+    return np.select(conditions, ["partner", "proactive", "responsible", "passive"], "basic").astype(object)
+
+
+def relationship_levels(forms, rules: LadderRules) -> np.ndarray:
+    levels = dict(rules.levels)
+    return pd.Series(forms, dtype=object).map(levels).to_numpy(dtype=object)
+
+
+def maturity(bought_in_window, contacted_in_window) -> np.ndarray:
+    """current (bought in the window), target (contact, no purchase), potential (neither)."""
+    bought, contacted = np.asarray(bought_in_window, bool), np.asarray(contacted_in_window, bool)
+    return np.select([bought, contacted], ["current", "target"], "potential").astype(object)
+
+
+def behaviour_types(frame: pd.DataFrame, best: np.ndarray, rules: BehaviourRules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(behaviour_type, behaviour_rule, best_distance) for buyers.
+
+    `frame`: purchases, tenure_days, revenue, discount_share, referrals; `best`: a boolean mask of the
+    best customers (tier A) whose profile "target" customers come close to.
+    """
+    purchases = frame["purchases"].to_numpy(float)
+    tenure = frame["tenure_days"].to_numpy(float)
+    revenue = frame["revenue"].to_numpy(float)
+    discount = frame["discount_share"].to_numpy(float)
+    referrals = frame["referrals"].to_numpy(float)
+    distance = best_distance(purchases, tenure, revenue, best, rules)
+    hunter = (purchases >= rules.hunter_min_purchases) & (np.nan_to_num(discount, nan=0.0) >= rules.hunter_min_share)
+    frequent = (purchases >= rules.loyal_min_purchases) & (tenure >= rules.loyal_min_tenure_days)
+    referrer = (referrals >= rules.loyal_min_referrals) & (purchases >= 2)
+    target = distance <= rules.target_max_distance
+    once = purchases <= 1
+    rule = np.select(
+        [hunter, frequent, referrer, target, once],
+        ["discount_hunter", "loyal_frequent", "loyal_referrer", "target", "incidental_once"],
+        "incidental_no_pattern",
+    ).astype(object)
+    kind = pd.Series(rule).map(BEHAVIOUR_OF_RULE).to_numpy(dtype=object)
+    return kind, rule, distance
+
+
+BEHAVIOUR_OF_RULE = {"discount_hunter": "discount_hunter", "loyal_frequent": "loyal", "loyal_referrer": "loyal",
+                     "target": "target", "incidental_once": "incidental", "incidental_no_pattern": "incidental"}
+
+
+def _profile(purchases, tenure, revenue, rules: BehaviourRules) -> tuple[np.ndarray, np.ndarray]:
+    """log spend per purchase day and log purchase days per year (NaN where spend is not positive)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spend = np.where(revenue > 0, np.log(revenue / np.maximum(purchases, 1)), np.nan)
+        years = np.maximum(tenure, rules.target_min_tenure_days) / 365.25
+        rate = np.log(np.maximum(purchases, 1) / years)
+    return spend, rate
+
+
+def best_distance(purchases, tenure, revenue, best, rules: BehaviourRules) -> np.ndarray:
+    """How far each customer's profile is from the best customers' median, in the best customers'
+    standard deviations, on the worse of the two axes (spend per purchase, purchases per year)."""
+    spend, rate = _profile(purchases, tenure, revenue, rules)
+    best = np.asarray(best, bool) & ~np.isnan(spend)
+    if best.sum() < 2:
+        return np.full(len(spend), np.inf)
+    distances = []
+    for axis in (spend, rate):
+        centre, spread = np.median(axis[best]), np.std(axis[best])
+        distances.append(np.abs(axis - centre) / (spread if spread > 0 else 1.0))
+    return np.nan_to_num(np.maximum(*distances), nan=np.inf)
