@@ -53,3 +53,19 @@ def interactions(store: Store, customer_id: str, as_of: date) -> pd.DataFrame:
         "WHERE customer_id = ? AND interaction_date <= ? ORDER BY interaction_date DESC",
         [customer_id, as_of],
     )
+
+
+def with_names(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (one row per customer_id) with the customers' names as its second column, order kept."""
+    with store.cursor() as cur:
+        cur.register("listed", frame[["customer_id"]])
+        names = cur.execute("SELECT customer_id, c.name FROM listed LEFT JOIN customers c USING (customer_id)").df()
+    named = frame.merge(names.drop_duplicates("customer_id"), on="customer_id", how="left")
+    return named[["customer_id", "name", *[c for c in frame.columns if c not in ("customer_id", "name")]]]
+
+
+def bought_in_category(store: Store, category: str | None, as_of: date) -> pd.DataFrame:
+    """The customers with a purchase line in `category` (None: lines without a category) up to `as_of`."""
+    return store.df(
+        "SELECT DISTINCT customer_id FROM transactions WHERE order_date <= ? AND category IS NOT DISTINCT FROM ?",
+        [as_of, category])

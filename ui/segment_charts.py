@@ -9,7 +9,42 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from crm_logic.tiers import BEHAVIOURS, FORMS, LEVELS, MATURITIES, PROSPECT, QUADRANTS, SEGMENTS, TIERS
 from ui.charts import NEUTRAL, OKABE_ITO, _layout
+
+# One colour per group, the same on every page (Okabe-Ito first, then Tol's muted colours, both
+# colour-blind safe); codes a user invents in the grid get the grey of "other".
+_PALETTE = OKABE_ITO[:7] + ["#882255", "#44AA99", "#332288", "#AA4499"]
+GROUP_COLOURS = {
+    **{code: _PALETTE[i] for i, code in enumerate(SEGMENTS)}, PROSPECT: "#BBBBBB",
+    **{code: OKABE_ITO[i] for i, code in enumerate(TIERS)},
+    **{code: OKABE_ITO[i] for i, code in enumerate(QUADRANTS)},
+    **{code: _PALETTE[i] for i, code in enumerate(FORMS)},
+    **{code: OKABE_ITO[i] for i, code in enumerate(LEVELS)},
+    **{code: OKABE_ITO[i] for i, code in enumerate(BEHAVIOURS)},
+    **{code: OKABE_ITO[i] for i, code in enumerate(MATURITIES)},
+}
+
+
+def colour(code: str) -> str:
+    return GROUP_COLOURS.get(code, NEUTRAL)
+
+
+def stacked_groups(frame: pd.DataFrame, dimension: str, by: str, value: str, dimension_labels: dict,
+                   by_labels: dict, hover: list[str], title: str, x_title: str) -> go.Figure:
+    """Horizontal bars per value of `dimension` (largest on top), split by `by` in its own colours;
+    each part's customdata is "dimension_key|by_key" so a click lists exactly those customers."""
+    fig = go.Figure()
+    order = list(dict.fromkeys(frame[dimension]))[::-1]
+    for key, label in by_labels.items():
+        part = frame[frame[by] == key]
+        if part.empty:
+            continue
+        fig.add_bar(y=[dimension_labels[d] for d in part[dimension]], x=part[value], name=label, orientation="h",
+                    marker_color=colour(key), hovertext=[hover[i] for i in part.index], hoverinfo="text",
+                    customdata=[f"{d}|{key}" for d in part[dimension]])
+    fig.update_yaxes(categoryorder="array", categoryarray=[dimension_labels[d] for d in order])
+    return _layout(fig, title, x_title, "", barmode="stack", height=max(320, 40 * len(order) + 140))
 
 
 def purchase_timeline(orders: pd.DataFrame, contacts: pd.DataFrame, hover_orders: list[str],

@@ -146,6 +146,39 @@ def _values(path: str, version: int, settings, _facts):
     return compute(_facts, settings)
 
 
+def segment_table(rules: "SegmentRules") -> "pd.DataFrame":
+    """Every customer of the current base with their RFM segment, tier, quadrant, form, level and type
+    (`crm_logic.tiers.segment_table`) under this session's CLV settings and segment `rules`; computed once
+    per base, data version, settings and rules, so coming back to a page recomputes nothing. Read-only."""
+    settings = clv_settings()
+    values = customer_values(settings)
+    store = current_store()
+    return _segments(str(store.path), store.dataset_version, settings, repr(rules), values, rules)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _segments(path: str, version: int, settings, rules_key: str, _values, _rules):
+    from crm_logic.tiers import segment_table as compute
+
+    return compute(open_base(path), _values, settings.as_of, _rules)
+
+
+def segments_query(fn: Callable, rules: "SegmentRules", *args: Any) -> Any:
+    """`fn(segment_table, *args)` (a summary of the segment table: grid counts, a breakdown, a curve),
+    cached like the table itself. Read-only."""
+    table = segment_table(rules)
+    store = current_store()
+    return _segments_summary(fn.__module__, fn.__qualname__, str(store.path), store.dataset_version,
+                             clv_settings(), repr(rules), args, table)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _segments_summary(module: str, name: str, path: str, version: int, settings, rules_key: str, args: tuple,
+                      _table):
+    fn = functools.reduce(getattr, name.split("."), importlib.import_module(module))
+    return fn(_table, *args)
+
+
 def as_of() -> date | None:
     """The analysis date chosen in the sidebar for the current base (its last order date by default)."""
     return st.session_state.get(f"as_of_{current_base()}") or query(default_as_of)
@@ -160,6 +193,8 @@ def after_write() -> None:
     _cached.clear()
     _facts.clear()
     _values.clear()
+    _segments.clear()
+    _segments_summary.clear()
 
 
 __all__ = ["open_base", "current_store", "query", "as_of", "currency", "after_write", "data_dir"]
