@@ -15,15 +15,14 @@ import pandas as pd
 
 from crm_logic.store import Store
 from crm_logic.tiers.ladder import (
-    CONTACT_COLUMNS, behaviour_types, contact_facts, maturity, purchase_facts, relationship_forms,
-    relationship_levels, window_start,
+    behaviour_types, customer_facts, maturity, relationship_forms, relationship_levels,
 )
 from crm_logic.tiers.migration import ABSENT, Migration, flow_customers, segment_migration
 from crm_logic.tiers.rfm import rfm_cutoffs, rfm_scores, validate_cutoffs
 from crm_logic.tiers.rules import (
     BEHAVIOURS, DEFAULT_GRID, DEFAULT_RULES, FORMS, LEVELS, MATURITIES, PROSPECT, QUADRANTS, SEGMENTS, TIERS,
-    BehaviourRules, GridProblem, LadderRules, RfmRules, SegmentRules, ValueRules, default_grid, normalise_grid,
-    validate_grid,
+    BehaviourRules, GridProblem, LadderRules, RfmRules, SegmentRules, ValueRules, default_grid, grid_frame,
+    grid_from_frame, normalise_grid, validate_grid,
 )
 from crm_logic.tiers.value import abc_tiers, core_quadrants, pareto_curve, share_ahead
 
@@ -31,7 +30,7 @@ __all__ = [
     "ABSENT", "Migration", "flow_customers", "rfm_cutoffs", "rfm_scores", "segment_migration", "validate_cutoffs",
     "BEHAVIOURS", "DEFAULT_GRID", "DEFAULT_RULES", "FORMS", "LEVELS", "MATURITIES", "PROSPECT", "QUADRANTS",
     "SCORE_COLUMNS", "SEGMENTS", "TIERS", "BehaviourRules", "GridProblem", "LadderRules", "RfmRules",
-    "SegmentRules", "ValueRules", "abc_tiers", "breakdown", "category_breakdown", "default_grid", "grid_counts",
+    "SegmentRules", "ValueRules", "abc_tiers", "breakdown", "category_breakdown", "default_grid", "grid_counts", "grid_frame", "grid_from_frame",
     "group_customers", "missing_concepts", "normalise_grid", "pareto_curve", "reasons", "score_segments",
     "segment_table", "validate_grid",
 ]
@@ -39,16 +38,7 @@ __all__ = [
 # The columns `score` adds to its output (issue 11, item 8).
 SCORE_COLUMNS = ("rfm_score", "rfm_segment", "value_tier", "core_quadrant", "relationship_form",
                  "relationship_level", "behaviour_type")
-ATTRIBUTES = ("customer_class", "region", "industry", "club_member", "personality_style", "prospect_grade",
-              "created_date")
 UNKNOWN = "__unknown__"  # group key of customers without a value in a breakdown column
-
-
-def _customers(store: Store, as_of: date) -> pd.DataFrame:
-    """Everyone known by `as_of` (created then or earlier, or of unknown creation date)."""
-    return store.large_df(
-        f"SELECT customer_id, {', '.join(ATTRIBUTES)} FROM customers "
-        "WHERE created_date IS NULL OR created_date <= $as_of", {"as_of": as_of})
 
 
 def _abc_measure(values: pd.DataFrame, measure: str) -> np.ndarray:
@@ -64,71 +54,58 @@ def _abc_measure(values: pd.DataFrame, measure: str) -> np.ndarray:
 
 
 def segment_table(store: Store, values: pd.DataFrame, as_of: date, rules: SegmentRules | None = None) -> pd.DataFrame:
-    """One row per customer known by `as_of`: buyers (the rows of `values`, crm_logic.scores.customer_values)
-    and prospects (in customers, no purchase by `as_of`: rfm_segment "prospect", no scores or tier).
+    """One row per customer known by `as_of`, sorted by customer_id: buyers (the rows of `values`,
+    crm_logic.scores.customer_values) and prospects (in customers, no purchase by `as_of`: rfm_segment
+    "prospect", no scores, tier, quadrant, form or behaviour type).
 
-    Columns: customer_id, the attributes of customers, purchases, days_since_last, tenure_days, revenue,
+    Columns: customer_id, the customers attributes (customer_class, region, industry, club_member,
+    personality_style, prospect_grade, created_date); purchases, days_since_last, tenure_days, revenue,
     clv, p_alive; r_score, f_score, m_score, rfm_score, rfm_segment; value_measure, value_share_ahead,
-    value_tier; core_quadrant; the contact counts, relationship_form (None when the base has no
-    interactions at all), relationship_level; discount_share, referrals, best_distance, behaviour_type,
-    behaviour_rule; maturity.
+    value_tier, core_quadrant; the contact counts, relationship_form (None for everyone when the base has
+    no interactions at all), relationship_level; discount_share, referrals, best_distance,
+    behaviour_type, behaviour_rule; maturity.
     """
     rules = rules or DEFAULT_RULES
     as_of = pd.Timestamp(as_of).date()
     as_of_ts = pd.Timestamp(as_of)
+    last, first = pd.to_datetime(values["last_purchase"]), pd.to_datetime(values["first_purchase"])
     buyers = pd.DataFrame({
         "customer_id": values["customer_id"].to_numpy(),
         "purchases": values["frequency"].to_numpy(np.int64) + 1,
-        "days_since_last": (as_of_ts - pd.to_datetime(values["last_purchase"])).dt.days.to_numpy(),
-        "tenure_days": (as_of_ts - pd.to_datetime(values["first_purchase"])).dt.days.to_numpy(),
-        "last_purchase": pd.to_datetime(values["last_purchase"]).to_numpy(),
+        "days_since_last": (as_of_ts - last).dt.days.to_numpy(np.int64),
+        "tenure_days": (as_of_ts - first).dt.days.to_numpy(np.int64),
         "revenue": values["revenue"].to_numpy(float),
-        "clv": values["clv"].to_numpy(float) if "clv" in values else np.nan,
-        "p_alive": values["p_alive"].to_numpy(float) if "p_alive" in values else np.nan,
+        "clv": values["clv"].to_numpy(float),
+        "p_alive": values["p_alive"].to_numpy(float),
     })
-    if len(buyers):
-        scores, _ = rfm_scores(buyers, rules.rfm)
-        buyers = pd.concat([buyers, scores], axis=1)
-        measure = _abc_measure(values, rules.value.abc_measure)
-        buyers["value_measure"] = measure
-        buyers["value_share_ahead"] = share_ahead(measure)
-        buyers["value_tier"] = abc_tiers(measure, rules.value.abc_shares)
-        current = _abc_measure(values, rules.value.core_current)
-        predicted = _abc_measure(values, rules.value.core_predicted)
-        buyers["core_quadrant"], _ = core_quadrants(current, predicted, rules.value)
+    scores, _ = rfm_scores(buyers, rules.rfm)
+    buyers = pd.concat([buyers, scores], axis=1)
+    measure = _abc_measure(values, rules.value.abc_measure)
+    buyers["value_measure"] = measure
+    buyers["value_share_ahead"] = share_ahead(measure)
+    buyers["value_tier"] = abc_tiers(measure, rules.value.abc_shares)
+    buyers["core_quadrant"] = core_quadrants(_abc_measure(values, rules.value.core_current),
+                                             _abc_measure(values, rules.value.core_predicted), rules.value)[0]
 
-    people = _customers(store, as_of)
-    table = people.merge(buyers, on="customer_id", how="outer")
+    table = customer_facts(store, buyers, as_of, rules.ladder)
     is_buyer = table["purchases"].notna().to_numpy()
-    table.loc[~is_buyer, "rfm_segment"] = PROSPECT
-
-    contacts = contact_facts(store, as_of, rules.ladder)
-    table = table.merge(contacts, on="customer_id", how="left")
-    for column in CONTACT_COLUMNS:
-        table[column] = table[column].fillna(0).astype(np.int64)
+    table["revenue"] = table["revenue"].fillna(0.0)
+    table["rfm_segment"] = table["rfm_segment"].where(is_buyer, PROSPECT)
     has_interactions = bool(store.scalar("SELECT count(*) > 0 FROM interactions WHERE interaction_date <= ?", [as_of]))
     forms = relationship_forms(table, rules.ladder)
-    forms[~is_buyer] = None
-    if not has_interactions:
-        forms[:] = None
+    forms[~is_buyer | (not has_interactions)] = None
     table["relationship_form"] = forms
     table["relationship_level"] = relationship_levels(forms, rules.ladder)
-    table["maturity"] = maturity(table["window_purchases"] > 0, table["contacts"] > 0)
-
-    table = table.merge(purchase_facts(store, as_of), on="customer_id", how="left")
-    table = table[table["customer_id"].isin(people["customer_id"]) | is_buyer].reset_index(drop=True)
-    table["referrals"] = table["referrals"].fillna(0).astype(np.int64)
-    is_buyer = table["purchases"].notna().to_numpy()
     kinds, rule_keys, distance = behaviour_types(
-        table.assign(purchases=table["purchases"].fillna(0), tenure_days=table["tenure_days"].fillna(0),
-                     revenue=table["revenue"].fillna(0)),
+        table.fillna({"purchases": 0, "tenure_days": 0, "revenue": 0.0}),
         (table["value_tier"] == "A").to_numpy(), rules.behaviour)
-    kinds[~is_buyer], rule_keys[~is_buyer] = None, None
-    table["behaviour_type"], table["behaviour_rule"] = kinds, rule_keys
-    table["best_distance"] = np.where(is_buyer, distance, np.nan)
+    kinds[~is_buyer], rule_keys[~is_buyer], distance[~is_buyer] = None, None, np.nan
+    table["behaviour_type"], table["behaviour_rule"], table["best_distance"] = kinds, rule_keys, distance
+    bought = is_buyer & (table["days_since_last"].fillna(rules.ladder.window_days).to_numpy() < rules.ladder.window_days)
+    table["maturity"] = maturity(bought, table["contacts"].to_numpy() > 0)
     for column in ("purchases", "days_since_last", "tenure_days", "r_score", "f_score", "m_score"):
         table[column] = table[column].astype("Int64")
-    return table.sort_values("customer_id", ignore_index=True)
+    return table
 
 
 def score_segments(store: Store, facts, values: pd.DataFrame, as_of: date) -> pd.DataFrame:

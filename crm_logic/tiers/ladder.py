@@ -13,16 +13,31 @@ import pandas as pd
 from crm_logic.store import Store
 from crm_logic.tiers.rules import BehaviourRules, LadderRules
 
-CONTACT_SQL = """
-WITH purchase_days AS (
-    SELECT DISTINCT customer_id, order_date AS day FROM transactions
-    WHERE amount >= 0 AND order_date <= $as_of
+ATTRIBUTES = ("customer_class", "region", "industry", "club_member", "personality_style", "prospect_grade",
+              "created_date")
+
+# Everyone known by $as_of (the `buyers` frame, full-joined with the customers table) with the counts the
+# ladder and behaviour rules read. Purchase days are merged only for customers we contacted in the
+# window: nobody else can have had a purchase followed up.
+FACTS_SQL = f"""
+WITH people AS (
+    SELECT customer_id, {", ".join(ATTRIBUTES)} FROM customers
+    WHERE created_date IS NULL OR created_date <= $as_of
+),
+everyone AS (
+    SELECT coalesce(b.customer_id, p.customer_id) AS customer_id, p.* EXCLUDE (customer_id),
+           b.* EXCLUDE (customer_id)
+    FROM buyers b FULL JOIN people p ON b.customer_id = p.customer_id
 ),
 contacts AS (
     SELECT customer_id, interaction_date AS day, direction, kind FROM interactions
     WHERE interaction_date <= $as_of AND interaction_date > $start
 ),
 outbound AS (SELECT customer_id, day FROM contacts WHERE direction = 'outbound'),
+purchase_days AS (
+    SELECT DISTINCT customer_id, order_date AS day FROM transactions
+    WHERE amount >= 0 AND order_date <= $as_of AND customer_id IN (SELECT customer_id FROM outbound)
+),
 followed AS (  -- each purchase day of the window and our first contact on or after it
     SELECT p.customer_id, count(*) AS window_purchases,
            count(*) FILTER (WHERE date_diff('day', p.day, o.day) <= $follow_up_days) AS followed_purchases
@@ -37,24 +52,12 @@ untied AS (  -- our contacts and the last purchase day on or before each
     GROUP BY o.customer_id
 ),
 counts AS (
-    SELECT customer_id,
-           count(*) AS contacts,
+    SELECT customer_id, count(*) AS contacts,
            count(*) FILTER (WHERE direction = 'inbound') AS inbound_contacts,
            count(*) FILTER (WHERE kind = 'joint_project') AS joint_projects
     FROM contacts GROUP BY customer_id
-)
-SELECT customer_id,
-       coalesce(f.window_purchases, 0) AS window_purchases,
-       coalesce(f.followed_purchases, 0) AS followed_purchases,
-       coalesce(u.proactive_contacts, 0) AS proactive_contacts,
-       coalesce(c.inbound_contacts, 0) AS inbound_contacts,
-       coalesce(c.joint_projects, 0) AS joint_projects,
-       coalesce(c.contacts, 0) AS contacts
-FROM counts c FULL JOIN followed f USING (customer_id) FULL JOIN untied u USING (customer_id)
-"""
-
-PURCHASE_SQL = """
-WITH referrals AS (
+),
+referrals AS (
     SELECT referred_by AS customer_id, count(*) AS referrals FROM customers
     WHERE referred_by IS NOT NULL AND (created_date IS NULL OR created_date <= $as_of)
     GROUP BY referred_by
@@ -64,27 +67,38 @@ discounts AS (
     WHERE order_date <= $as_of AND amount > 0 AND discounted IS NOT NULL
     GROUP BY customer_id
 )
-SELECT customer_id, d.discount_share, coalesce(r.referrals, 0) AS referrals
-FROM discounts d FULL JOIN referrals r USING (customer_id)
+SELECT e.*,
+       coalesce(f.window_purchases, 0) AS window_purchases,
+       coalesce(f.followed_purchases, 0) AS followed_purchases,
+       coalesce(u.proactive_contacts, 0) AS proactive_contacts,
+       coalesce(c.inbound_contacts, 0) AS inbound_contacts,
+       coalesce(c.joint_projects, 0) AS joint_projects,
+       coalesce(c.contacts, 0) AS contacts,
+       d.discount_share,
+       coalesce(r.referrals, 0) AS referrals
+FROM everyone e
+LEFT JOIN counts c USING (customer_id)
+LEFT JOIN followed f USING (customer_id)
+LEFT JOIN untied u USING (customer_id)
+LEFT JOIN discounts d USING (customer_id)
+LEFT JOIN referrals r USING (customer_id)
+ORDER BY customer_id
 """
-
-CONTACT_COLUMNS = ("window_purchases", "followed_purchases", "proactive_contacts", "inbound_contacts",
-                   "joint_projects", "contacts")
 
 
 def window_start(as_of: date, rules: LadderRules) -> date:
     return as_of - timedelta(days=rules.window_days)
 
 
-def contact_facts(store: Store, as_of: date, rules: LadderRules) -> pd.DataFrame:
-    """Per customer with a purchase or a contact in the window: the counts the form rules read."""
-    return store.large_df(CONTACT_SQL, {"as_of": as_of, "start": window_start(as_of, rules),
-                                        "follow_up_days": rules.follow_up_days})
-
-
-def purchase_facts(store: Store, as_of: date) -> pd.DataFrame:
-    """Per customer: share of purchase lines on discount (NaN when unknown) and customers referred."""
-    return store.large_df(PURCHASE_SQL, {"as_of": as_of})
+def customer_facts(store: Store, buyers: pd.DataFrame, as_of: date, rules: LadderRules) -> pd.DataFrame:
+    """`buyers` (keyed by customer_id) full-joined with everyone known by `as_of`: their attributes, the
+    contact counts of the window (window_purchases and followed_purchases count the purchase days of
+    customers we contacted; 0 for the rest), the share of purchase lines on discount (NaN when unknown)
+    and the customers each one referred. One query, sorted by customer_id."""
+    params = {"as_of": as_of, "start": window_start(as_of, rules), "follow_up_days": rules.follow_up_days}
+    with store.cursor() as cur:
+        cur.register("buyers", buyers)
+        return cur.sql(FACTS_SQL, params=params).to_arrow_table().to_pandas(date_as_object=False)
 
 
 def relationship_forms(facts: pd.DataFrame, rules: LadderRules) -> np.ndarray:
@@ -94,7 +108,7 @@ def relationship_forms(facts: pd.DataFrame, rules: LadderRules) -> np.ndarray:
     conditions = [
         facts["joint_projects"].to_numpy() >= rules.partner_min_joint_projects,
         facts["proactive_contacts"].to_numpy() >= rules.proactive_min_contacts,
-        (facts["window_purchases"].to_numpy() > 0) & (share >= rules.responsible_min_share),
+        (facts["followed_purchases"].to_numpy() > 0) & (share >= rules.responsible_min_share),
         facts["inbound_contacts"].to_numpy() >= rules.passive_min_inbound,
     ]
     return np.select(conditions, ["partner", "proactive", "responsible", "passive"], "basic").astype(object)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 SEGMENTS = ("champions", "loyal", "potential_loyalists", "new_customers", "promising", "need_attention",
             "about_to_sleep", "at_risk", "cant_lose_them", "hibernating")
 PROSPECT = "prospect"  # rfm_segment of customers who have not bought
@@ -37,9 +39,9 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 def default_grid(scale: int = 5) -> Grid:
     """The default map stretched to another scale: score s of `scale` reads the 5-point cell
-    ceil(5 s / scale), so a 3-point scale keeps the corners (champions, hibernating, can't lose them)."""
+    1 + round(4 (s - 1) / (scale - 1)), so every scale keeps the four corners of the 5-point map."""
     def five(score: int) -> int:
-        return -(-5 * score // scale)  # ceil
+        return 1 + round(4 * (score - 1) / (scale - 1))
     return tuple(tuple(DEFAULT_GRID[5 - five(r)][five(f) - 1] for f in range(1, scale + 1))
                  for r in range(scale, 0, -1))
 
@@ -107,6 +109,20 @@ def normalise_grid(grid, scale: int = 5) -> Grid:
     return tuple(tuple(_cell_names(grid[i][j])[0] for j in range(scale)) for i in range(scale))
 
 
+def grid_frame(grid: Grid) -> pd.DataFrame:
+    """The grid as the page edits it: rows R = scale .. 1, columns F = 1 .. scale (integer labels)."""
+    scale = len(grid)
+    return pd.DataFrame([list(row) for row in grid], index=pd.Index(range(scale, 0, -1), name="R"),
+                        columns=pd.Index(range(1, scale + 1), name="F"))
+
+
+def grid_from_frame(frame: pd.DataFrame) -> list[list]:
+    """An edited grid frame back to rows of cells, in the frame's R-descending order (check it with
+    validate_grid, then normalise_grid)."""
+    ordered = frame.sort_index(ascending=False).sort_index(axis=1)
+    return [[None if (isinstance(v, float) and v != v) else v for v in row] for row in ordered.to_numpy().tolist()]
+
+
 @dataclass(frozen=True)
 class RfmRules:
     """How R, F and M become scores and R × F a segment.
@@ -155,7 +171,8 @@ class LadderRules:
 
     partner      ≥ partner_min_joint_projects joint projects;
     proactive    ≥ proactive_min_contacts contacts from us not within follow_up_days after a purchase;
-    responsible  a contact from us within follow_up_days after at least responsible_min_share of the purchases;
+    responsible  a contact from us within follow_up_days after at least responsible_min_share of the
+                 purchase days in the window (and after one at least);
     passive      ≥ passive_min_inbound contacts from the customer (inquiries, complaints);
     basic        none of these: no contact after purchases.
     Maturity: current = bought in the window; target = no purchase in the window but a contact in it;
