@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from crm_logic.store import CUSTOMER_CLASSES, PROSPECT_GRADES
 from crm_logic.tiers import BEHAVIOURS, FORMS, LEVELS, MATURITIES, PROSPECT, QUADRANTS, SEGMENTS, TIERS
 from ui.charts import NEUTRAL, OKABE_ITO, _layout
 
@@ -23,6 +24,8 @@ GROUP_COLOURS = {
     **{code: OKABE_ITO[i] for i, code in enumerate(LEVELS)},
     **{code: OKABE_ITO[i] for i, code in enumerate(BEHAVIOURS)},
     **{code: OKABE_ITO[i] for i, code in enumerate(MATURITIES)},
+    **{code: OKABE_ITO[i] for i, code in enumerate(CUSTOMER_CLASSES)},
+    **{code: OKABE_ITO[i] for i, code in enumerate(PROSPECT_GRADES)},
 }
 
 
@@ -44,7 +47,8 @@ def stacked_groups(frame: pd.DataFrame, dimension: str, by: str, value: str, dim
                     marker_color=colour(key), hovertext=[hover[i] for i in part.index], hoverinfo="text",
                     customdata=[f"{d}|{key}" for d in part[dimension]])
     fig.update_yaxes(categoryorder="array", categoryarray=[dimension_labels[d] for d in order])
-    return _layout(fig, title, x_title, "", barmode="stack", height=max(320, 40 * len(order) + 140))
+    _layout(fig, title, x_title, "", barmode="stack", height=max(360, 40 * len(order) + 220))
+    return fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0))
 
 
 def purchase_timeline(orders: pd.DataFrame, contacts: pd.DataFrame, hover_orders: list[str],
@@ -95,7 +99,7 @@ def pareto_curve(share_customers: np.ndarray, share_measure: np.ndarray, tiers: 
         if not mask.any():
             continue
         fig.add_scatter(x=share_customers[mask] * 100, y=share_measure[mask] * 100, mode="markers+lines",
-                        name=label, marker=dict(size=6, color=OKABE_ITO[i]), line=dict(width=3, color=OKABE_ITO[i]),
+                        name=label, marker=dict(size=4, color=OKABE_ITO[i]), line=dict(width=4, color=OKABE_ITO[i]),
                         hovertext=list(np.array(hover, dtype=object)[mask]), hoverinfo="text",
                         customdata=[tier] * int(mask.sum()))
     fig.add_hline(y=80, line=dict(color=NEUTRAL, dash="dot"))
@@ -110,7 +114,8 @@ def quadrant_bubbles(frame: pd.DataFrame, x: str, y: str, size: str, labels: lis
     top = max(float(frame[size].max()), 1.0)
     fig = go.Figure(go.Scatter(
         x=frame[x], y=frame[y], mode="markers+text", text=labels, textposition="middle center",
-        marker=dict(size=40 + 80 * np.sqrt(frame[size] / top), color=OKABE_ITO[:len(frame)], opacity=0.75),
+        textfont=dict(size=14, color="black"),
+        marker=dict(size=50 + 80 * np.sqrt(frame[size] / top), color=[colour(k) for k in frame["key"]], opacity=0.55),
         hovertext=hover, hoverinfo="text", customdata=list(frame["key"]),
     ))
     fig.update_xaxes(range=[-0.5, 1.5], tickvals=[0, 1], zeroline=False)
@@ -120,16 +125,21 @@ def quadrant_bubbles(frame: pd.DataFrame, x: str, y: str, size: str, labels: lis
 
 def sankey(sources: list[str], targets: list[str], values: list[float], node_keys: list[str],
            node_labels: list[str], link_keys: list[str], hover: list[str], title: str) -> go.Figure:
-    """Flows between two memberships: left nodes then, right nodes now; each link's customdata is its
-    'from→to' key, so a click lists the customers who moved that way."""
+    """Flows between two memberships: nodes "from:<code>" on the left, "to:<code>" on the right, each in
+    its group's colour; each link's customdata is its 'from|to' key, so a click lists who moved that way."""
     index = {key: i for i, key in enumerate(node_keys)}
-    colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(node_keys))]
+    codes = [key.split(":", 1)[1] for key in node_keys]
+
+    def faint(hex_colour: str) -> str:
+        r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+        return f"rgba({r},{g},{b},0.35)"
+
     fig = go.Figure(go.Sankey(
         arrangement="snap",
-        node=dict(label=node_labels, pad=14, thickness=18, color=colours,
+        node=dict(label=node_labels, pad=14, thickness=18, color=[colour(c) for c in codes],
                   hovertemplate="%{label}<extra></extra>"),
         link=dict(source=[index[s] for s in sources], target=[index[t] for t in targets], value=values,
                   customdata=link_keys, label=hover, hovertemplate="%{label}<extra></extra>",
-                  color="rgba(140,140,140,0.35)"),
+                  color=[faint(colour(s.split(":", 1)[1])) for s in sources]),
     ))
-    return _layout(fig, title, "", "", height=560)
+    return _layout(fig, title, "", "", height=620)

@@ -29,7 +29,7 @@ def parse_cutoffs(text: str) -> tuple[float, ...] | None:
 def cutoff_problem(measure: str, text: str, scale: int) -> str | None:
     """Why the cut-offs typed for `measure` cannot be used (a key under segments.cutoff_error), or None."""
     values = parse_cutoffs(text)
-    return "number" if values is None else validate_cutoffs(measure, values, scale)
+    return "order" if values is None else validate_cutoffs(measure, values, scale)
 
 
 def current_rules() -> SegmentRules:

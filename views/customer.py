@@ -4,14 +4,24 @@ The customer id lives in the URL (?customer=<id>), so a link from any list survi
 """
 import streamlit as st
 
-from crm_logic import customers
+import pandas as pd
+
+from crm_logic import customers, tiers
 from crm_logic.i18n import catalogue
 from crm_logic.models import ModelError
-from ui import segment_charts, state
+from crm_logic.playbooks import tactics
+from ui import charts, segment_charts, state
 from ui import format as fmt
 from ui.i18n import group_label, lang, t
 from ui.privacy import shown_name
+from ui.segment_rules import current_rules
 from ui.widgets import chart, columns_with_data, customer_table, empty_state
+
+# Which column of the segment table each reason explains, and the catalogue that names its codes.
+REASON_COLUMNS = {"prospect": "rfm_segment", "rfm": "rfm_segment", "tier": "value_tier", "quadrant": "core_quadrant",
+                  "form": "relationship_form", "behaviour": "behaviour_type", "maturity": "maturity"}
+KINDS = {"rfm_segment": "segment", "value_tier": "tier", "core_quadrant": "quadrant", "relationship_form": "form",
+         "behaviour_type": "behaviour", "maturity": "maturity"}
 
 st.title(t("customer.title"))
 as_of = state.as_of()
@@ -77,6 +87,36 @@ elif row is not None:
                    help=t("customer.help.clv", months=settings.horizon_months,
                           discount=fmt.pct(settings.monthly_discount)))
 
+if values is not None:
+    rules = current_rules()
+    table = state.segment_table(rules)
+    placed = table[table["customer_id"] == customer_id]
+    if not placed.empty:
+        place = placed.iloc[0]
+        st.subheader(t("customer.standing_title"))
+        lines = []
+        for key, params in tiers.reasons(place, rules):
+            column = REASON_COLUMNS[key.split(".")[2]]
+            lines.append(f"- **{t(f'table.{column}')}: {t(f'segments.{KINDS[column]}.{place[column]}')}** — "
+                         + t(key, **params))
+            if column == "relationship_form":
+                level = place["relationship_level"]
+                lines.append(f"- **{t('table.relationship_level')}: {t(f'segments.level.{level}')}** — "
+                             + t(f"segments.level_help.{level}"))
+        if place["rfm_segment"] != tiers.PROSPECT and pd.isna(place["relationship_form"]):
+            lines.append("- " + t("segments.concept.missing", concept=t("segments.concept.relationship_form"),
+                                  columns=", ".join(tiers.CONCEPT_COLUMNS["relationship_form"])))
+        st.markdown("\n".join(lines))
+        plays = [(kind, code) for kind, code in (
+            ("segment", place["rfm_segment"]), ("level", place["relationship_level"]),
+            ("form", place["relationship_form"]), ("behaviour", place["behaviour_type"]),
+            ("style", profile["personality_style"])) if isinstance(code, str) and tactics(kind, code, language)]
+        if plays:
+            st.subheader(t("customer.tactics_title"))
+            for column, (kind, code) in zip(st.columns(len(plays)), plays):
+                column.markdown(f"**{t(f'segments.{kind}.{code}')}**\n"
+                                + "\n".join(f"- {p}" for p in tactics(kind, code, language)))
+
 orders = state.query(customers.purchases, customer_id, as_of)
 contacts = state.query(customers.interactions, customer_id, as_of)
 if orders.empty and contacts.empty:
@@ -90,7 +130,7 @@ else:
     fig = segment_charts.purchase_timeline(
         orders, contacts, hover_orders, hover_contacts, kinds, t("customer.chart.timeline"),
         t("customer.chart.amount_axis", currency=cur), t("customer.chart.contacts_axis"))
-    chart(fig, key="customer_timeline")
+    chart(charts.money_axis(fig, "y", orders["amount"].to_numpy(), language, cur), key="customer_timeline")
     if contacts.empty:
         st.caption(t("customer.no_contacts"))
     with st.expander(t("customer.purchases_title", count=len(orders))):

@@ -9,6 +9,7 @@ import streamlit as st
 from crm_logic import customers, tiers
 from crm_logic.models import ModelError
 from crm_logic.playbooks import tactics
+from crm_logic.store import CUSTOMER_CLASSES, PROSPECT_GRADES
 from crm_logic.tiers import UNKNOWN
 from crm_logic.tiers.migration import default_earlier
 from ui import charts, segment_charts, segment_summaries, state
@@ -28,6 +29,11 @@ GROUPS = {
 }
 LIST_COLUMNS = ["customer_id", "customer_class", "region", "rfm_segment", "rfm_score", "value_tier",
                 "relationship_level", "behaviour_type", "purchases", "days_since_last", "revenue", "clv", "p_alive"]
+# The codes each column can hold (with their names and help in locales/*/segments.toml).
+tiers_known = {"rfm_segment": (*tiers.SEGMENTS, tiers.PROSPECT), "value_tier": tiers.TIERS,
+               "core_quadrant": tiers.QUADRANTS, "relationship_form": tiers.FORMS,
+               "relationship_level": tiers.LEVELS, "behaviour_type": tiers.BEHAVIOURS, "maturity": tiers.MATURITIES,
+               "customer_class": CUSTOMER_CLASSES, "prospect_grade": PROSPECT_GRADES}
 ORDERS = {"relationship_form": tiers.FORMS, "relationship_level": tiers.LEVELS, "maturity": tiers.MATURITIES,
           "value_tier": tiers.TIERS, "prospect_grade": ("A", "B", "C", "D")}
 
@@ -54,6 +60,10 @@ def name(column: str, code) -> str:
     """A group's name in the reader's language (codes a user typed into the grid stay as typed)."""
     if code is None or code == UNKNOWN or (isinstance(code, float) and pd.isna(code)):
         return t("common.unknown")
+    if code == tiers.ABSENT:
+        return t("segments.segment.absent")
+    if column in tiers_known and code not in tiers_known[column]:
+        return str(code)
     if column in ("region", "industry", "category"):
         return group_label(column, code)
     kind = GROUPS[column][0]
@@ -62,14 +72,17 @@ def name(column: str, code) -> str:
 
 def unlock(concept: str) -> None:
     """Instead of an empty chart: what the base lacks and which columns would bring the concept in."""
-    st.info(t(f"segments_page.unlock.{concept}", columns=", ".join(f"`{c}`" for c in missing[concept])))
+    st.info(t("segments.concept.missing", concept=t(f"segments.concept.{concept}"),
+              columns=", ".join(missing[concept])))
 
 
 def explain(column: str, code: str) -> None:
     """What a group means and, where the playbooks have them, the tactics for it."""
     kind, playbook = GROUPS.get(column, (None, None))
-    if kind and code != UNKNOWN:
-        st.markdown(t(f"segments_page.about.{kind}.{code}"))
+    a, b = rules.value.abc_shares
+    if kind and code in tiers_known.get(column, ()):
+        st.markdown(f"**{name(column, code)}** — " + t(f"segments.{kind}_help.{code}", a=a, b=b, c=1 - b,
+                                                        months=round(rules.ladder.window_days / 30.44)))
     plays = tactics(playbook, code, language) if playbook else []
     if plays:
         st.markdown(f"**{t('segments_page.tactics')}**\n" + "\n".join(f"- {p}" for p in plays))
@@ -89,16 +102,17 @@ def picker(picked: list, options: list, key: str, column: str, label_key: str):
     if click is not None and click != st.session_state.get(f"{key}_click") and click in options:
         st.session_state[key] = click
     st.session_state[f"{key}_click"] = click
+    labels = {code: name(column, code) for code in options}  # resolved now: a format_func may run after the run
     return st.selectbox(t(label_key), options, index=None, key=key, placeholder=t("segments_page.pick"),
-                        format_func=lambda code: name(column, code))
+                        format_func=labels.get)
 
 
-def group_bars(column: str, key: str, among=None) -> None:
-    """Customers and revenue per group of `column` as bars; a click (or the select box) lists the group,
-    explains it and gives its tactics."""
+def group_bars(column: str, key: str, value: str, among=None) -> None:
+    """Customers or revenue (`value`) per group of `column` as bars; a click (or the select box) lists the
+    group, explains it and gives its tactics. Buyers-only groups leave prospects (no group) out."""
     frame = state.segments_query(tiers.breakdown, rules, column) if among is None else \
         tiers.breakdown(table, column, among)
-    frame = frame[frame["customers"] > 0]
+    frame = frame[(frame["customers"] > 0) & ((frame[column] != UNKNOWN) | (column == "customer_class"))]
     if column in ORDERS:
         rank = {code: i for i, code in enumerate(ORDERS[column])}
         frame = frame.sort_values(column, key=lambda s: s.map(lambda c: rank.get(c, len(rank))), ignore_index=True)
@@ -109,10 +123,13 @@ def group_bars(column: str, key: str, among=None) -> None:
     hover = [t("segments_page.hover_group", group=label, customers=fmt.count(r.customers),
                customer_share=fmt.pct(r.customer_share), revenue=fmt.money(r.revenue, language, cur),
                revenue_share=fmt.pct(r.revenue_share)) for label, r in zip(labels, frame.itertuples())]
-    fig = charts.ranked_bars(frame.assign(label=labels), "label", "revenue", hover,
-                             t(f"segments_page.chart.{key}"), t("segments_page.revenue_axis", currency=cur), "",
+    fig = charts.ranked_bars(frame.assign(label=labels), "label", value, hover, t(f"segments_page.chart.{key}"),
+                             t("segments_page.revenue_axis", currency=cur) if value == "revenue"
+                             else t("segments_page.customers_axis"), "",
                              colors=[segment_charts.colour(c) for c in frame[column]], keys=list(frame[column]))
-    picked = chart(charts.money_axis(fig, "x", frame["revenue"].to_numpy(), language, cur), key=key, selectable=True)
+    if value == "revenue":
+        fig = charts.money_axis(fig, "x", frame["revenue"].to_numpy(), language, cur)
+    picked = chart(fig, key=key, selectable=True)
     code = picker(picked, list(frame[column]), f"{key}_pick", column, "segments_page.list_of")
     if code is not None:
         explain(column, code)
@@ -139,10 +156,11 @@ with rfm_tab:
             if key not in st.session_state:
                 st.session_state[key] = ", ".join(f"{v:g}" for v in in_force[measure])
             text = column.text_input(t(f"segments_page.cutoffs.{measure}"), key=key,
-                                     help=t(f"segments_page.cutoffs_help.{measure}", scale=rules.rfm.scale))
+                                     help=t(f"segments_page.cutoffs_help.{measure}", scale=rules.rfm.scale,
+                                            count=rules.rfm.scale - 1))
             problem = cutoff_problem(measure, text, rules.rfm.scale)
             if problem:
-                column.error(t(f"segments_page.cutoff_error.{problem}", count=rules.rfm.scale - 1))
+                column.error(t(f"segments.cutoff_error.{problem}"))
     else:
         st.caption(t("segments_page.quantile_cutoffs",
                      recency=", ".join(f"{v:g}" for v in in_force["recency"]),
@@ -150,7 +168,7 @@ with rfm_tab:
                      monetary=", ".join(fmt.money(v, language, cur) for v in in_force["monetary"])))
 
     cells = state.segments_query(tiers.grid_counts, rules, rules)
-    grid_chart, grid_editor = st.columns([3, 2])
+    grid_chart, grid_editor = st.container(), st.container(border=True)
     with grid_chart:
         hover = [t("segments_page.hover_cell", r=r.r_score, f=r.f_score, segment=name("rfm_segment", r.segment),
                    customers=fmt.count(r.customers), revenue=fmt.money(r.revenue, language, cur))
@@ -178,7 +196,7 @@ with rfm_tab:
         problems = tiers.validate_grid(proposal, scale)
         if problems:
             st.error(t("segments_page.grid_refused") + "\n" + "\n".join(
-                "- " + t(f"segments_page.grid_problem.{p.kind}", r=p.r, f=p.f, content=p.content) for p in problems))
+                "- " + t(f"segments.grid_problem.{p.kind}", r=p.r, f=p.f, content=p.content) for p in problems))
         elif tiers.normalise_grid(proposal, scale) != grid:
             st.session_state[GRID_KEY] = tiers.normalise_grid(proposal, scale)
             st.rerun()
@@ -202,7 +220,9 @@ with rfm_tab:
         t("segments_page.column.customer_share"): (segment_counts["customer_share"] * 100).round(1),
         t("segments_page.column.revenue"): segment_counts["revenue"].round(0),
         t("segments_page.column.revenue_share"): (segment_counts["revenue_share"] * 100).round(1),
-    }), hide_index=True, width="stretch", key="segment_counts", column_config={
+    }), hide_index=True, width="stretch", key="segment_counts", height=35 * (len(segment_counts) + 1) + 3,
+        column_config={
+        t("segments_page.column.customers"): st.column_config.NumberColumn(format="localized"),
         t("segments_page.column.customer_share"): st.column_config.NumberColumn(format="%.1f%%"),
         t("segments_page.column.revenue_share"): st.column_config.NumberColumn(format="%.1f%%"),
         t("segments_page.column.revenue"): st.column_config.NumberColumn(format=f"{cur}%,.0f"),
@@ -220,20 +240,20 @@ with value_tab:
     st.markdown(t("segments_page.value_intro", a=fmt.pct(rules.value.abc_shares[0], 0),
                   b=fmt.pct(rules.value.abc_shares[1] - rules.value.abc_shares[0], 0)))
     measure = st.radio(t("segments_page.measure"), ("revenue", "margin", "clv"), key=MEASURE_KEY, horizontal=True,
-                       format_func=labeller("segments_page.measure_option"), help=t("segments_page.measure_help"))
+                       format_func=labeller("segments.measure"), help=t("segments_page.measure_help"))
     if measure == "margin" and "margin" in missing:
         st.caption(t("segments_page.margin_estimated", columns=", ".join(missing["margin"])))
     points = state.segments_query(segment_summaries.pareto_points, rules, rules.value.abc_shares)
     tier_names = {code: name("value_tier", code) for code in tiers.TIERS}
     hover = [t("segments_page.hover_pareto", customers=fmt.pct(r.customer_share), share=fmt.pct(r.measure_share),
-               measure=t(f"segments_page.measure_option.{measure}"), tier=tier_names[r.tier])
+               measure=t(f"segments_page.measure_in_text.{measure}"), tier=tier_names[r.tier])
              for r in points.itertuples()]
     left, right = st.columns(2)
     with left:
         fig = segment_charts.pareto_curve(
             points["customer_share"].to_numpy(), points["measure_share"].to_numpy(), list(points["tier"]),
-            tier_names, hover, t("segments_page.chart.pareto", measure=t(f"segments_page.measure_option.{measure}")),
-            t("segments_page.pareto_x"), t("segments_page.pareto_y", measure=t(f"segments_page.measure_option.{measure}")))
+            tier_names, hover, t("segments_page.chart.pareto", measure=t(f"segments_page.measure_in_text.{measure}")),
+            t("segments_page.pareto_x"), t("segments_page.pareto_y", measure=t(f"segments_page.measure_in_text.{measure}")))
         tier_picked = chart(fig, key="pareto", selectable=True)
     with right:
         quadrants = state.segments_query(tiers.breakdown, rules, "core_quadrant")
@@ -259,8 +279,10 @@ with value_tab:
         if tier in tier_counts.index:
             row = tier_counts.loc[tier]
             column.metric(tier_names[tier], fmt.count(row["customers"]), border=True,
-                          help=t(f"segments_page.about.tier.{tier}"),
-                          delta=t("segments_page.tier_share", share=fmt.pct(row["customer_share"])), delta_color="off")
+                          help=t(f"segments.tier_help.{tier}", a=rules.value.abc_shares[0], b=rules.value.abc_shares[1],
+                                 c=1 - rules.value.abc_shares[1]))
+            column.caption(t("segments_page.tier_share", share=fmt.pct(row["customer_share"]),
+                             revenue=fmt.pct(row["revenue_share"])))
     left, right = st.columns(2)
     with left:
         tier = picker(tier_picked, list(tiers.TIERS), "tier_pick", "value_tier", "segments_page.list_of_tier")
@@ -273,26 +295,28 @@ with value_tab:
             show_customers(tiers.group_customers(table, column, code), key,
                            t("segments_page.customers_of", group=name(column, code)),
                            {t(f"table.{column}"): name(column, code),
-                            t("segments_page.measure"): t(f"segments_page.measure_option.{measure}")})
+                            t("segments_page.measure"): t(f"segments.measure.{measure}")})
 
 # --- The relationship ladder, behaviour types, classes, maturity ---------------------------------------------
 with ladder_tab:
     st.markdown(t("segments_page.ladder_intro"))
+    bars = st.radio(t("segments_page.bars_show"), ("customers", "revenue"), key="keep_segments_ladder_value",
+                    horizontal=True, format_func=labeller("segments_page.colour_option"))
     if "relationship_form" in missing:
         unlock("relationship_form")
     else:
         left, right = st.columns(2)
         with left:
-            group_bars("relationship_form", "forms")
+            group_bars("relationship_form", "forms", bars)
         with right:
-            group_bars("relationship_level", "levels")
+            group_bars("relationship_level", "levels", bars)
     left, right = st.columns(2)
     with left:
-        group_bars("behaviour_type", "behaviours")
+        group_bars("behaviour_type", "behaviours", bars)
         if "discount_hunter" in missing:
             unlock("discount_hunter")
     with right:
-        group_bars("maturity", "maturity")
+        group_bars("maturity", "maturity", bars)
         if "maturity_target" in missing:
             unlock("maturity_target")
     left, right = st.columns(2)
@@ -300,17 +324,17 @@ with ladder_tab:
         if "customer_class" in missing:
             unlock("customer_class")
         else:
-            group_bars("customer_class", "classes")
+            group_bars("customer_class", "classes", bars)
     with right:
         if "prospect_grade" in missing:
             unlock("prospect_grade")
-        else:
-            group_bars("prospect_grade", "grades", among=table["rfm_segment"] == tiers.PROSPECT)
+        else:  # prospects have no revenue yet: counted
+            group_bars("prospect_grade", "grades", "customers", among=table["rfm_segment"] == tiers.PROSPECT)
 
 # --- Breakdowns by region, industry, class and product category ----------------------------------------------
 with breakdown_tab:
     by = st.radio(t("segments_page.split_by"), ("rfm_segment", "value_tier", "relationship_level"),
-                  key="keep_segments_split_by", horizontal=True, format_func=lambda c: t(f"table.{c}"))
+                  key="keep_segments_split_by", horizontal=True, format_func=labeller("table"))
     by_codes = {"rfm_segment": [*tiers.SEGMENTS, tiers.PROSPECT], "value_tier": list(tiers.TIERS),
                 "relationship_level": list(tiers.LEVELS)}[by]
     if by == "relationship_level" and "relationship_form" in missing:
@@ -371,13 +395,12 @@ with migration_tab:
         st.info(t("segments_page.no_flows", earlier=fmt.day(earlier), later=fmt.day(later)))
     else:
         def node_name(code: str) -> str:
-            return t("segments_page.absent") if code == tiers.ABSENT else name("rfm_segment", code)
+            return name("rfm_segment", code)
 
         sources = [f"from:{c}" for c in flows["from_segment"]]
         targets = [f"to:{c}" for c in flows["to_segment"]]
         node_keys = list(dict.fromkeys(sources)) + list(dict.fromkeys(targets))
-        node_labels = [f"{node_name(k.split(':', 1)[1])} ({fmt.day(earlier if k.startswith('from') else later)})"
-                       for k in node_keys]
+        node_labels = [node_name(k.split(":", 1)[1]) for k in node_keys]
         hover = [t("segments_page.hover_flow", source=node_name(r.from_segment), target=node_name(r.to_segment),
                    customers=fmt.count(r.customers), revenue=fmt.money(r.period_revenue, language, cur))
                  for r in flows.itertuples()]
