@@ -126,11 +126,12 @@ def customer_table(frame: pd.DataFrame, key: str, currency: str, height: int = 3
     export = shown.rename(columns={c: t(f"table.{c}") for c in shown.columns})
     left, right = st.columns(2)
     left.download_button(t("common.download_csv"), csv_bytes(export), file_name=f"{key}.csv", mime="text/csv",
-                         key=f"{key}_csv", icon=":material/download:", width="stretch")
+                         key=f"{key}_csv", icon=":material/download:", width="stretch",
+                         on_click="ignore")
     right.download_button(
         t("table.download_excel"), excel_bytes({t("table.sheet_customers"): export,
                                                 t("table.sheet_filters"): export_description(filters)}),
-        file_name=f"{key}.xlsx", key=f"{key}_xlsx", icon=":material/table_view:", width="stretch",
+        file_name=f"{key}.xlsx", key=f"{key}_xlsx", icon=":material/table_view:", width="stretch", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 

@@ -96,13 +96,15 @@ def show_customers(rows: pd.DataFrame, key: str, title: str, filters: dict[str, 
     customer_table(listed, key, cur, filters=filters)
 
 
-def picker(picked: list, options: list, key: str, column: str, label_key: str):
-    """The group to list: a click on the chart chooses it, the select box below the chart too."""
+def picker(picked: list, options: list, key: str, column: str, label_key: str, counts: dict | None = None):
+    """The group to list: a click on the chart chooses it, the select box below the chart too (with each
+    group's customer count when `counts` gives them)."""
     click = picked[0] if picked else None
     if click is not None and click != st.session_state.get(f"{key}_click") and click in options:
         st.session_state[key] = click
     st.session_state[f"{key}_click"] = click
-    labels = {code: name(column, code) for code in options}  # resolved now: a format_func may run after the run
+    labels = {code: name(column, code) + (f" · {fmt.count(counts[code])}" if counts else "")
+              for code in options}  # resolved now: a format_func may run after the run
     return st.selectbox(t(label_key), options, index=None, key=key, placeholder=t("segments_page.pick"),
                         format_func=labels.get)
 
@@ -227,7 +229,8 @@ with rfm_tab:
         t("segments_page.column.revenue_share"): st.column_config.NumberColumn(format="%.1f%%"),
         t("segments_page.column.revenue"): st.column_config.NumberColumn(format=f"{cur}%,.0f"),
     })
-    segment = picker(grid_picked, segments_shown, "rfm_pick", "rfm_segment", "segments_page.list_of_segment")
+    segment = picker(grid_picked, segments_shown, "rfm_pick", "rfm_segment", "segments_page.list_of_segment",
+                     dict(zip(segment_counts["rfm_segment"], segment_counts["customers"])))
     if segment is not None:
         explain("rfm_segment", segment)
         show_customers(tiers.group_customers(table, "rfm_segment", segment), "segment_customers",
