@@ -71,21 +71,24 @@ def purchase_timeline(orders: pd.DataFrame, contacts: pd.DataFrame, hover_orders
 def rfm_grid(cells: pd.DataFrame, colour: str, hover: list[str], names: list[str], title: str, x_title: str,
              y_title: str, colour_title: str) -> go.Figure:
     """The R×F grid as a heatmap: one cell per (r, f), coloured by `colour`, written with its segment's
-    name and count; each cell's customdata is its segment key, so a click lists that segment."""
+    name and count; a click on a cell gives its segment key, so the page lists that segment."""
     r_values = sorted(cells["r"].unique())
     f_values = sorted(cells["f"].unique())
     z = np.full((len(r_values), len(f_values)), np.nan)
     text = np.full(z.shape, "", dtype=object)
-    hovers = np.full(z.shape, "", dtype=object)
-    keys = np.full(z.shape, "", dtype=object)
-    for (_, row), label, tip in zip(cells.iterrows(), names, hover):
+    for (_, row), label in zip(cells.iterrows(), names):
         i, j = r_values.index(row["r"]), f_values.index(row["f"])
-        z[i, j], text[i, j], hovers[i, j], keys[i, j] = row[colour], label, tip, row["segment"]
+        z[i, j], text[i, j] = row[colour], label
     fig = go.Figure(go.Heatmap(
         x=[str(f) for f in f_values], y=[str(r) for r in r_values], z=z, text=text, texttemplate="%{text}",
-        textfont=dict(size=12), hovertext=hovers, hoverinfo="text", customdata=keys, xgap=2, ygap=2,
-        colorscale="Blues", colorbar=dict(title=colour_title),
+        textfont=dict(size=12), hoverinfo="skip", xgap=2, ygap=2, colorscale="Blues",
+        colorbar=dict(title=colour_title),
     ))
+    # Heatmaps cannot be selected in Plotly: an invisible square marker on each cell takes the hover and click.
+    fig.add_scatter(
+        x=[str(f) for f in cells["f"]], y=[str(r) for r in cells["r"]], mode="markers", showlegend=False,
+        marker=dict(symbol="square", size=70, opacity=0), hovertext=hover, hoverinfo="text",
+        customdata=list(cells["segment"]))
     return _layout(fig, title, x_title, y_title, height=520)
 
 

@@ -410,7 +410,15 @@ with migration_tab:
         keys = [f"{r.from_segment}|{r.to_segment}" for r in flows.itertuples()]
         fig = segment_charts.sankey(sources, targets, list(flows["customers"]), node_keys, node_labels, keys, hover,
                                     t("segments_page.chart.migration", earlier=fmt.day(earlier), later=fmt.day(later)))
-        flow_picked = chart(fig, key="migration", selectable=True)
+        chart(fig, key="migration")
+        top = flows.head(12)  # the biggest flows, as bars: Sankey bands cannot be clicked, bars can
+        top_keys = [f"{r.from_segment}|{r.to_segment}" for r in top.itertuples()]
+        fig = charts.ranked_bars(
+            top.assign(label=[f"{node_name(r.from_segment)} → {node_name(r.to_segment)}" for r in top.itertuples()]),
+            "label", "customers", [hover[keys.index(k)] for k in top_keys], t("segments_page.chart.flows"),
+            t("segments_page.customers_axis"), "", colors=[segment_charts.colour(c) for c in top["to_segment"]],
+            keys=top_keys)
+        flow_picked = chart(fig, key="flows", selectable=True)
         flow_names = dict(zip(keys, hover))
         click = flow_picked[0] if flow_picked else None
         if click is not None and click != st.session_state.get("flow_pick_click") and click in flow_names:
