@@ -20,6 +20,11 @@ def pareto_points(table: pd.DataFrame, shares: tuple[float, float]) -> pd.DataFr
     return curve.assign(tier=np.where(before < shares[0], "A", np.where(before < shares[1], "B", "C")))
 
 
+def prospect_breakdown(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """tiers.breakdown of the prospects (customers who have not bought) only."""
+    return tiers.breakdown(table, column, table["rfm_segment"] == tiers.PROSPECT)
+
+
 def cross(table: pd.DataFrame, dimension: str, by: str) -> pd.DataFrame:
     """Customers and revenue per (dimension, by) pair, missing values under UNKNOWN, dimension groups
     ordered by their revenue."""

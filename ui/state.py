@@ -179,6 +179,20 @@ def _segments_summary(module: str, name: str, path: str, version: int, settings,
     return fn(_table, *args)
 
 
+def segment_migration(rules: "SegmentRules", later: date, earlier: date) -> "Migration":
+    """Who moved between RFM segments from `earlier` to `later` (`crm_logic.tiers.segment_migration`),
+    once per base, data version, rules and dates. Read-only."""
+    store = current_store()
+    return _migration(str(store.path), store.dataset_version, repr(rules), later, earlier, rules)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _migration(path: str, version: int, rules_key: str, later: date, earlier: date, _rules):
+    from crm_logic.tiers import segment_migration as compute
+
+    return compute(open_base(path), later, earlier, _rules)
+
+
 def as_of() -> date | None:
     """The analysis date chosen in the sidebar for the current base (its last order date by default)."""
     return st.session_state.get(f"as_of_{current_base()}") or query(default_as_of)
@@ -195,6 +209,7 @@ def after_write() -> None:
     _values.clear()
     _segments.clear()
     _segments_summary.clear()
+    _migration.clear()
 
 
 __all__ = ["open_base", "current_store", "query", "as_of", "currency", "after_write", "data_dir"]

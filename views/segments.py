@@ -109,11 +109,11 @@ def picker(picked: list, options: list, key: str, column: str, label_key: str, c
                         format_func=labels.get)
 
 
-def group_bars(column: str, key: str, value: str, among=None) -> None:
+def group_bars(column: str, key: str, value: str, prospects_only: bool = False) -> None:
     """Customers or revenue (`value`) per group of `column` as bars; a click (or the select box) lists the
     group, explains it and gives its tactics. Buyers-only groups leave prospects (no group) out."""
-    frame = state.segments_query(tiers.breakdown, rules, column) if among is None else \
-        tiers.breakdown(table, column, among)
+    frame = state.segments_query(segment_summaries.prospect_breakdown if prospects_only else tiers.breakdown,
+                                 rules, column)
     frame = frame[(frame["customers"] > 0) & ((frame[column] != UNKNOWN) | (column == "customer_class"))]
     if column in ORDERS:
         rank = {code: i for i, code in enumerate(ORDERS[column])}
@@ -135,7 +135,8 @@ def group_bars(column: str, key: str, value: str, among=None) -> None:
     code = picker(picked, list(frame[column]), f"{key}_pick", column, "segments_page.list_of")
     if code is not None:
         explain(column, code)
-        rows = tiers.group_customers(table if among is None else table[among], column, code)
+        rows = tiers.group_customers(table, column, code)
+        rows = rows[rows["rfm_segment"] == tiers.PROSPECT] if prospects_only else rows
         show_customers(rows, f"{key}_customers", t("segments_page.customers_of", group=name(column, code)),
                        {t(f"table.{column}"): name(column, code)})
 
@@ -332,7 +333,7 @@ with ladder_tab:
         if "prospect_grade" in missing:
             unlock("prospect_grade")
         else:  # prospects have no revenue yet: counted
-            group_bars("prospect_grade", "grades", "customers", among=table["rfm_segment"] == tiers.PROSPECT)
+            group_bars("prospect_grade", "grades", "customers", prospects_only=True)
 
 # --- Breakdowns by region, industry, class and product category ----------------------------------------------
 with breakdown_tab:
@@ -388,7 +389,7 @@ with migration_tab:
     earlier = right.date_input(t("segments_page.earlier"), value=default_earlier(later),
                                max_value=later - timedelta(days=1), key=f"keep_segments_earlier_{base}", format="YYYY-MM-DD")
     movers_only = third.toggle(t("segments_page.movers_only"), value=True, key="keep_segments_movers_only")
-    migration = state.query(tiers.segment_migration, later, earlier, rules)
+    migration = state.segment_migration(rules, later, earlier)
     flows = migration.flows
     if movers_only:
         flows = flows[flows["from_segment"] != flows["to_segment"]]

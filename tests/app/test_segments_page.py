@@ -128,3 +128,26 @@ def test_segments_page_on_an_empty_base_points_to_data(data_dir, lang):
     at = run_page("views/segments.py", lang, base="demo")
     assert_clean(at)
     assert at.info and not at.get("plotly_chart")
+
+
+def test_coming_back_to_segments_recomputes_nothing(demo_base, monkeypatch):
+    from crm_logic import scores, tiers
+
+    calls = []
+    for module, name in ((tiers, "segment_table"), (tiers, "breakdown"), (tiers, "grid_counts"),
+                         (tiers, "segment_migration"), (tiers, "category_breakdown"), (tiers, "pareto_curve"),
+                         (scores, "customer_values")):
+        original = getattr(module, name)
+
+        def counted(*args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+        counted.__module__, counted.__qualname__ = original.__module__, original.__qualname__
+        monkeypatch.setattr(module, name, counted)
+    at = run_page("views/segments.py", "en", base="demo", timeout=240)
+    assert "segment_table" in calls and "segment_migration" in calls  # the counters see the first visit
+    at.switch_page("views/overview.py").run()
+    calls.clear()
+    at.switch_page("views/segments.py").run()
+    assert_clean(at)
+    assert calls == []
