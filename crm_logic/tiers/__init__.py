@@ -15,24 +15,25 @@ import pandas as pd
 
 from crm_logic.store import Store
 from crm_logic.tiers.ladder import (
-    behaviour_types, customer_facts, maturity, relationship_forms, relationship_levels,
+    BEHAVIOUR_RULES, behaviour_types, customer_facts, maturity, relationship_forms, relationship_levels,
 )
 from crm_logic.tiers.migration import ABSENT, Migration, flow_customers, segment_migration
 from crm_logic.tiers.rfm import rfm_cutoffs, rfm_scores, validate_cutoffs
 from crm_logic.tiers.rules import (
     BEHAVIOURS, DEFAULT_GRID, DEFAULT_RULES, FORMS, LEVELS, MATURITIES, PROSPECT, QUADRANTS, SEGMENTS, TIERS,
-    BehaviourRules, GridProblem, LadderRules, RfmRules, SegmentRules, ValueRules, default_grid, grid_frame,
-    grid_from_frame, normalise_grid, validate_grid,
+    BehaviourRules, GridProblem, LadderRules, RfmRules, SegmentRules, ValueRules, as_text, categorical, default_grid,
+    grid_frame, grid_from_frame, normalise_grid, validate_grid,
 )
-from crm_logic.tiers.value import abc_tiers, core_quadrants, pareto_curve, share_ahead
+from crm_logic.tiers.value import abc_tiers, core_quadrants, pareto_curve, share_ahead, tiers_from_share
 
 __all__ = [
-    "ABSENT", "Migration", "flow_customers", "rfm_cutoffs", "rfm_scores", "segment_migration", "validate_cutoffs",
-    "BEHAVIOURS", "DEFAULT_GRID", "DEFAULT_RULES", "FORMS", "LEVELS", "MATURITIES", "PROSPECT", "QUADRANTS",
-    "SCORE_COLUMNS", "SEGMENTS", "TIERS", "BehaviourRules", "GridProblem", "LadderRules", "RfmRules",
-    "SegmentRules", "ValueRules", "abc_tiers", "breakdown", "category_breakdown", "default_grid", "grid_counts", "grid_frame", "grid_from_frame",
-    "group_customers", "missing_concepts", "normalise_grid", "pareto_curve", "reasons", "score_segments",
-    "segment_table", "validate_grid",
+    "ABSENT", "BEHAVIOURS", "CONCEPT_COLUMNS", "DEFAULT_GRID", "DEFAULT_RULES", "FORMS", "LEVELS", "MATURITIES",
+    "PROSPECT", "QUADRANTS", "SCORE_COLUMNS", "SEGMENTS", "TIERS", "UNKNOWN", "BehaviourRules", "GridProblem",
+    "LadderRules", "Migration", "RfmRules", "SegmentRules", "ValueRules", "abc_tiers", "breakdown",
+    "category_breakdown", "default_grid", "describe_rules", "flow_customers", "grid_counts", "grid_frame",
+    "grid_from_frame", "group_customers", "missing_concepts", "normalise_grid", "pareto_curve", "reasons",
+    "rfm_cutoffs", "rfm_scores", "score_segments", "segment_migration", "segment_table", "validate_cutoffs",
+    "validate_grid",
 ]
 
 # The columns `score` adds to its output (issue 11, item 8).
@@ -53,65 +54,77 @@ def _abc_measure(values: pd.DataFrame, measure: str) -> np.ndarray:
     raise ValueError(f"measure must be revenue, margin or clv, not {measure!r}")
 
 
+def _extend(column, prospects: int):
+    """A buyer-aligned column followed by `prospects` missing values (groups become text)."""
+    if isinstance(column, pd.Categorical):
+        return as_text(np.concatenate([column.codes, np.full(prospects, -1)]), column.categories).array
+    array = np.asarray(column)
+    if array.dtype.kind in "iu":
+        return pd.arrays.IntegerArray(np.concatenate([array, np.zeros(prospects)]).astype(np.int64),
+                                      np.concatenate([np.zeros(len(array), bool), np.ones(prospects, bool)]))
+    return np.concatenate([array.astype(float), np.full(prospects, np.nan)])
+
+
 def segment_table(store: Store, values: pd.DataFrame, as_of: date, rules: SegmentRules | None = None) -> pd.DataFrame:
-    """One row per customer known by `as_of`, sorted by customer_id: buyers (the rows of `values`,
-    crm_logic.scores.customer_values) and prospects (in customers, no purchase by `as_of`: rfm_segment
-    "prospect", no scores, tier, quadrant, form or behaviour type).
+    """One row per customer known by `as_of`: the buyers in the order of `values` (crm_logic.scores.
+    customer_values, sorted by customer_id), then the prospects by customer_id (in customers, no purchase
+    by `as_of`: rfm_segment "prospect", no scores, tier, quadrant, form or behaviour type).
 
     Columns: customer_id, the customers attributes (customer_class, region, industry, club_member,
-    personality_style, prospect_grade, created_date); purchases, days_since_last, tenure_days, revenue,
-    clv, p_alive; r_score, f_score, m_score, rfm_score, rfm_segment; value_measure, value_share_ahead,
-    value_tier, core_quadrant; the contact counts, relationship_form (None for everyone when the base has
-    no interactions at all), relationship_level; discount_share, referrals, best_distance,
-    behaviour_type, behaviour_rule; maturity.
+    personality_style, prospect_grade, created_date); purchases, days_since_last, tenure_days, revenue
+    (0 for prospects), clv, p_alive; r_score, f_score, m_score, rfm_score, rfm_segment; value_measure,
+    value_share_ahead, value_tier, core_quadrant; the contact counts, relationship_form (missing for
+    everyone when the base has no interactions at all), relationship_level; discount_share, referrals,
+    best_distance, behaviour_type, behaviour_rule; maturity. Group columns hold the stable codes as text.
     """
     rules = rules or DEFAULT_RULES
     as_of = pd.Timestamp(as_of).date()
     as_of_ts = pd.Timestamp(as_of)
-    last, first = pd.to_datetime(values["last_purchase"]), pd.to_datetime(values["first_purchase"])
     buyers = pd.DataFrame({
-        "customer_id": values["customer_id"].to_numpy(),
         "purchases": values["frequency"].to_numpy(np.int64) + 1,
-        "days_since_last": (as_of_ts - last).dt.days.to_numpy(np.int64),
-        "tenure_days": (as_of_ts - first).dt.days.to_numpy(np.int64),
+        "days_since_last": (as_of_ts - pd.to_datetime(values["last_purchase"])).dt.days.to_numpy(np.int64),
+        "tenure_days": (as_of_ts - pd.to_datetime(values["first_purchase"])).dt.days.to_numpy(np.int64),
         "revenue": values["revenue"].to_numpy(float),
         "clv": values["clv"].to_numpy(float),
         "p_alive": values["p_alive"].to_numpy(float),
     })
     scores, _ = rfm_scores(buyers, rules.rfm)
-    buyers = pd.concat([buyers, scores], axis=1)
     measure = _abc_measure(values, rules.value.abc_measure)
-    buyers["value_measure"] = measure
-    buyers["value_share_ahead"] = share_ahead(measure)
-    buyers["value_tier"] = abc_tiers(measure, rules.value.abc_shares)
-    buyers["core_quadrant"] = core_quadrants(_abc_measure(values, rules.value.core_current),
-                                             _abc_measure(values, rules.value.core_predicted), rules.value)[0]
+    ahead = share_ahead(measure)
+    buyer_columns = {
+        **{name: buyers[name].array for name in buyers},
+        **{name: scores[name].array for name in scores},
+        "value_measure": measure,
+        "value_share_ahead": ahead,
+        "value_tier": tiers_from_share(ahead, measure, rules.value.abc_shares),
+        "core_quadrant": core_quadrants(_abc_measure(values, rules.value.core_current), values["clv"],
+                                        rules.value)[0],
+    }
 
-    table = customer_facts(store, buyers, as_of, rules.ladder)
-    is_buyer = table["purchases"].notna().to_numpy()
+    keys = pd.DataFrame({"customer_id": values["customer_id"].array, "buyer_row": np.arange(len(values))})
+    table = customer_facts(store, keys, as_of, rules.ladder).drop(columns="buyer_row")  # buyers first, in order
+    is_buyer = np.arange(len(table)) < len(values)
+    (buyer_columns["behaviour_type"], buyer_columns["behaviour_rule"], buyer_columns["best_distance"]) = behaviour_types(
+        buyers["purchases"], buyers["tenure_days"], buyers["revenue"], table["discount_share"].to_numpy()[:len(values)],
+        table["referrals"].to_numpy()[:len(values)], np.asarray(buyer_columns["value_tier"] == "A"), rules.behaviour)
+    for name, column in buyer_columns.items():
+        table[name] = _extend(column, len(table) - len(values))
     table["revenue"] = table["revenue"].fillna(0.0)
-    table["rfm_segment"] = table["rfm_segment"].where(is_buyer, PROSPECT)
+    table["rfm_segment"] = table["rfm_segment"].fillna(PROSPECT)
     has_interactions = bool(store.scalar("SELECT count(*) > 0 FROM interactions WHERE interaction_date <= ?", [as_of]))
     forms = relationship_forms(table, rules.ladder)
-    forms[~is_buyer | (not has_interactions)] = None
-    table["relationship_form"] = forms
-    table["relationship_level"] = relationship_levels(forms, rules.ladder)
-    kinds, rule_keys, distance = behaviour_types(
-        table.fillna({"purchases": 0, "tenure_days": 0, "revenue": 0.0}),
-        (table["value_tier"] == "A").to_numpy(), rules.behaviour)
-    kinds[~is_buyer], rule_keys[~is_buyer], distance[~is_buyer] = None, None, np.nan
-    table["behaviour_type"], table["behaviour_rule"], table["best_distance"] = kinds, rule_keys, distance
+    forms = categorical(np.where(is_buyer & has_interactions, forms.codes, -1), FORMS)
+    levels = relationship_levels(forms, rules.ladder)
     bought = is_buyer & (table["days_since_last"].fillna(rules.ladder.window_days).to_numpy() < rules.ladder.window_days)
-    table["maturity"] = maturity(bought, table["contacts"].to_numpy() > 0)
-    for column in ("purchases", "days_since_last", "tenure_days", "r_score", "f_score", "m_score"):
-        table[column] = table[column].astype("Int64")
+    stage = maturity(bought, table["contacts"].to_numpy() > 0)
+    for name, column in (("relationship_form", forms), ("relationship_level", levels), ("maturity", stage)):
+        table[name] = as_text(column.codes, column.categories).array
     return table
 
 
 def score_segments(store: Store, facts, values: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """The SCORE_TABLES entry of the command line: the SCORE_COLUMNS of every buyer."""
-    table = segment_table(store, values, as_of)
-    return table.loc[table["customer_id"].isin(values["customer_id"]), ["customer_id", *SCORE_COLUMNS]]
+    return segment_table(store, values, as_of).iloc[:len(values)][["customer_id", *SCORE_COLUMNS]]  # buyers first
 
 
 def grid_counts(table: pd.DataFrame, rules: SegmentRules | None = None) -> pd.DataFrame:
@@ -199,6 +212,27 @@ def missing_concepts(store: Store) -> list[dict]:
     page shows these instead of an empty chart (locale keys segments.concept.<key>)."""
     return [{"concept": concept, "columns": list(CONCEPT_COLUMNS[concept])}
             for concept, sql in _PRESENT_SQL.items() if not store.scalar(sql)]
+
+
+def describe_rules(rules: SegmentRules | None = None) -> dict[str, list[tuple[str, str, dict]]]:
+    """The rules in force, for the page to print: {"form": [(code, locale key, params), ...], "behaviour":
+    [...], "maturity": [...], "tier": [...]}, checked in the order given (keys under segments.rule,
+    segments.maturity_help and segments.tier_help)."""
+    rules = rules or DEFAULT_RULES
+    l, b, v = rules.ladder, rules.behaviour, rules.value
+    months = round(l.window_days / 30.44)
+    form = {"months": months, "joint_projects": l.partner_min_joint_projects, "proactive": l.proactive_min_contacts,
+            "days": l.follow_up_days, "share": l.responsible_min_share, "inbound": l.passive_min_inbound}
+    behaviour = {"min_share": b.hunter_min_share, "hunter_purchases": b.hunter_min_purchases,
+                 "min_purchases": b.loyal_min_purchases, "min_tenure_days": b.loyal_min_tenure_days,
+                 "referrals": b.loyal_min_referrals, "max_distance": b.target_max_distance}
+    return {
+        "form": [(code, f"segments.rule.form.{code}", form) for code in reversed(FORMS)],
+        "behaviour": [(rule, f"segments.rule.behaviour.{rule}", behaviour) for rule in BEHAVIOUR_RULES],
+        "maturity": [(code, f"segments.maturity_help.{code}", {"months": months}) for code in MATURITIES],
+        "tier": [(code, f"segments.tier_help.{code}",
+                  {"a": v.abc_shares[0], "b": v.abc_shares[1], "c": 1 - v.abc_shares[1]}) for code in TIERS],
+    }
 
 
 def reasons(row, rules: SegmentRules | None = None) -> list[tuple[str, dict]]:

@@ -1,7 +1,8 @@
 """The relationship ladder and the behavioural types, from interactions and purchases (crm-concepts 1-2).
 
-Facts come from two SQL passes (contacts, purchases) and the rules are applied with numpy over whole
-columns; each customer also gets the key of the rule that placed it, for the page to put into words.
+Facts come from one query (attributes, contact counts, discounts, referrals) and the rules are applied
+with numpy over whole columns; each customer also gets the key of the rule that placed it, for the page
+to put into words.
 """
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from crm_logic.store import Store
-from crm_logic.tiers.rules import BehaviourRules, LadderRules
+from crm_logic.tiers.rules import BEHAVIOURS, FORMS, LEVELS, MATURITIES, BehaviourRules, LadderRules, categorical
 
 ATTRIBUTES = ("customer_class", "region", "industry", "club_member", "personality_style", "prospect_grade",
               "created_date")
@@ -82,7 +84,6 @@ LEFT JOIN followed f USING (customer_id)
 LEFT JOIN untied u USING (customer_id)
 LEFT JOIN discounts d USING (customer_id)
 LEFT JOIN referrals r USING (customer_id)
-ORDER BY customer_id
 """
 
 
@@ -91,68 +92,76 @@ def window_start(as_of: date, rules: LadderRules) -> date:
 
 
 def customer_facts(store: Store, buyers: pd.DataFrame, as_of: date, rules: LadderRules) -> pd.DataFrame:
-    """`buyers` (keyed by customer_id) full-joined with everyone known by `as_of`: their attributes, the
-    contact counts of the window (window_purchases and followed_purchases count the purchase days of
-    customers we contacted; 0 for the rest), the share of purchase lines on discount (NaN when unknown)
-    and the customers each one referred. One query, sorted by customer_id."""
+    """`buyers` (customer_id, buyer_row = 0, 1, ...) full-joined with everyone known by `as_of`: their
+    attributes, the contact counts of the window (window_purchases and followed_purchases count the
+    purchase days of customers we contacted; 0 for the rest), the share of purchase lines on discount
+    (NaN when unknown) and the customers each one referred. Rows: the buyers in buyer_row order, then
+    the prospects by customer_id (sorted in Arrow: in the query, a sort on a million strings would cost
+    more than all the rest); prospects have buyer_row = len(buyers)."""
     params = {"as_of": as_of, "start": window_start(as_of, rules), "follow_up_days": rules.follow_up_days}
     with store.cursor() as cur:
         cur.register("buyers", buyers)
-        return cur.sql(FACTS_SQL, params=params).to_arrow_table().to_pandas(date_as_object=False)
+        facts = cur.sql(FACTS_SQL, params=params).to_arrow_table()
+    row = pc.fill_null(facts["buyer_row"], len(buyers)).to_numpy()
+    order = np.empty(len(buyers), np.int64)
+    order[row[row < len(buyers)]] = np.flatnonzero(row < len(buyers))  # buyer_row is a permutation: no sort
+    prospects = np.flatnonzero(row == len(buyers))
+    prospects = prospects[pc.sort_indices(facts["customer_id"].take(prospects)).to_numpy()]
+    facts = facts.take(np.concatenate([order, prospects]))
+    return facts.set_column(facts.schema.get_field_index("buyer_row"), "buyer_row",
+                            pc.fill_null(facts["buyer_row"], len(buyers))).to_pandas(date_as_object=False)
 
 
-def relationship_forms(facts: pd.DataFrame, rules: LadderRules) -> np.ndarray:
+def relationship_forms(facts: pd.DataFrame, rules: LadderRules) -> pd.Categorical:
     """The form of each row of contact facts, the highest rule that holds (LadderRules)."""
-    share = np.divide(facts["followed_purchases"].to_numpy(float), facts["window_purchases"].to_numpy(float),
-                      out=np.zeros(len(facts)), where=facts["window_purchases"].to_numpy() > 0)
+    purchases = facts["window_purchases"].to_numpy(float)
+    followed = facts["followed_purchases"].to_numpy(float)
+    share = np.divide(followed, purchases, out=np.zeros(len(facts)), where=purchases > 0)
     conditions = [
         facts["joint_projects"].to_numpy() >= rules.partner_min_joint_projects,
         facts["proactive_contacts"].to_numpy() >= rules.proactive_min_contacts,
-        (facts["followed_purchases"].to_numpy() > 0) & (share >= rules.responsible_min_share),
+        (followed > 0) & (share >= rules.responsible_min_share),
         facts["inbound_contacts"].to_numpy() >= rules.passive_min_inbound,
     ]
-    return np.select(conditions, ["partner", "proactive", "responsible", "passive"], "basic").astype(object)
+    codes = np.select(conditions, [FORMS.index(f) for f in ("partner", "proactive", "responsible", "passive")],
+                      FORMS.index("basic"))
+    return categorical(codes, FORMS)
 
 
-def relationship_levels(forms, rules: LadderRules) -> np.ndarray:
-    levels = dict(rules.levels)
-    return pd.Series(forms, dtype=object).map(levels).to_numpy(dtype=object)
+def relationship_levels(forms: pd.Categorical, rules: LadderRules) -> pd.Categorical:
+    """The level each form serves (LadderRules.levels); missing forms have no level."""
+    level_of = dict(rules.levels)
+    lookup = np.array([LEVELS.index(level_of[form]) for form in forms.categories] + [-1])
+    return categorical(lookup[forms.codes], LEVELS)  # code -1 (no form) reads the appended -1
 
 
-def maturity(bought_in_window, contacted_in_window) -> np.ndarray:
+def maturity(bought_in_window, contacted_in_window) -> pd.Categorical:
     """current (bought in the window), target (contact, no purchase), potential (neither)."""
     bought, contacted = np.asarray(bought_in_window, bool), np.asarray(contacted_in_window, bool)
-    return np.select([bought, contacted], ["current", "target"], "potential").astype(object)
+    return categorical(np.select([bought, contacted], [0, 1], 2), MATURITIES)
 
 
-def behaviour_types(frame: pd.DataFrame, best: np.ndarray, rules: BehaviourRules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(behaviour_type, behaviour_rule, best_distance) for buyers.
+BEHAVIOUR_RULES = ("discount_hunter", "loyal_frequent", "loyal_referrer", "target", "incidental_once",
+                   "incidental_no_pattern")
+BEHAVIOUR_OF_RULE = np.array([BEHAVIOURS.index(kind) for kind in
+                              ("discount_hunter", "loyal", "loyal", "target", "incidental", "incidental")])
 
-    `frame`: purchases, tenure_days, revenue, discount_share, referrals; `best`: a boolean mask of the
-    best customers (tier A) whose profile "target" customers come close to.
-    """
-    purchases = frame["purchases"].to_numpy(float)
-    tenure = frame["tenure_days"].to_numpy(float)
-    revenue = frame["revenue"].to_numpy(float)
-    discount = frame["discount_share"].to_numpy(float)
-    referrals = frame["referrals"].to_numpy(float)
-    distance = best_distance(purchases, tenure, revenue, best, rules)
-    hunter = (purchases >= rules.hunter_min_purchases) & (np.nan_to_num(discount, nan=0.0) >= rules.hunter_min_share)
+
+def behaviour_types(purchases, tenure_days, revenue, discount_share, referrals, best,
+                    rules: BehaviourRules) -> tuple[pd.Categorical, pd.Categorical, np.ndarray]:
+    """(behaviour_type, behaviour_rule, best_distance) for buyers, from their purchase days, days since
+    the first purchase, revenue, share of lines on discount (NaN: unknown), customers referred, and a
+    mask of the best customers (tier A) whose profile "target" customers come close to."""
+    purchases, tenure = np.asarray(purchases, float), np.asarray(tenure_days, float)
+    distance = best_distance(purchases, tenure, np.asarray(revenue, float), best, rules)
+    hunter = (purchases >= rules.hunter_min_purchases) & (
+        np.nan_to_num(np.asarray(discount_share, float), nan=0.0) >= rules.hunter_min_share)
     frequent = (purchases >= rules.loyal_min_purchases) & (tenure >= rules.loyal_min_tenure_days)
-    referrer = (referrals >= rules.loyal_min_referrals) & (purchases >= 2)
+    referrer = (np.asarray(referrals) >= rules.loyal_min_referrals) & (purchases >= 2)
     target = distance <= rules.target_max_distance
     once = purchases <= 1
-    rule = np.select(
-        [hunter, frequent, referrer, target, once],
-        ["discount_hunter", "loyal_frequent", "loyal_referrer", "target", "incidental_once"],
-        "incidental_no_pattern",
-    ).astype(object)
-    kind = pd.Series(rule).map(BEHAVIOUR_OF_RULE).to_numpy(dtype=object)
-    return kind, rule, distance
-
-
-BEHAVIOUR_OF_RULE = {"discount_hunter": "discount_hunter", "loyal_frequent": "loyal", "loyal_referrer": "loyal",
-                     "target": "target", "incidental_once": "incidental", "incidental_no_pattern": "incidental"}
+    rule = np.select([hunter, frequent, referrer, target, once], range(5), 5)
+    return categorical(BEHAVIOUR_OF_RULE[rule], BEHAVIOURS), categorical(rule, BEHAVIOUR_RULES), distance
 
 
 def _profile(purchases, tenure, revenue, rules: BehaviourRules) -> tuple[np.ndarray, np.ndarray]:

@@ -9,10 +9,12 @@ group of its own and the groups are spread over 1..scale, lowest to 1 and highes
 """
 from __future__ import annotations
 
+from itertools import product
+
 import numpy as np
 import pandas as pd
 
-from crm_logic.tiers.rules import RFM_MEASURES, Grid, RfmRules
+from crm_logic.tiers.rules import PROSPECT, RFM_MEASURES, Grid, RfmRules, categorical
 
 RFM_COLUMNS = {"recency": "days_since_last", "frequency": "purchases", "monetary": "revenue"}
 
@@ -39,7 +41,7 @@ def quantile_bounds(goodness: np.ndarray, scale: int) -> np.ndarray:
     x = goodness[~np.isnan(goodness)]
     if len(x) == 0:
         return np.full(scale - 1, np.inf)
-    distinct, counts = np.unique(x, return_counts=True)
+    distinct, counts = _distinct_counts(x)
     k = len(distinct)
     groups = min(scale, k)
     before = np.concatenate(([0], np.cumsum(counts)))  # customers below distinct value b
@@ -62,6 +64,17 @@ def quantile_bounds(goodness: np.ndarray, scale: int) -> np.ndarray:
         if len(reach):
             bounds[s - 2] = distinct[starts[reach[0]]]
     return bounds
+
+
+def _distinct_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(x, return_counts=True), by counting instead of sorting when x holds whole numbers of a
+    modest range (days, purchase days): the common case, and ten times faster at a million customers."""
+    low, high = x.min(), x.max()
+    if high - low <= 4 * len(x) + 1000 and np.array_equal(x, np.round(x)):
+        counts = np.bincount((x - low).astype(np.int64))
+        present = np.flatnonzero(counts)
+        return present + low, counts[present]
+    return np.unique(x, return_counts=True)
 
 
 def validate_cutoffs(measure: str, cutoffs, scale: int) -> str | None:
@@ -98,21 +111,24 @@ def score(measure: str, values, cutoffs, scale: int) -> np.ndarray:
     return 1 + np.searchsorted(bounds, _goodness(measure, values), side="right")
 
 
-def segment_of(r: np.ndarray, f: np.ndarray, grid: Grid) -> np.ndarray:
-    """The grid's segment for each (R, F) pair (grid rows run from R = scale down to 1)."""
-    cells = np.asarray(grid, dtype=object)
-    scale = cells.shape[0]
-    return cells[scale - np.asarray(r), np.asarray(f) - 1]
+def segment_of(r, f, grid: Grid) -> pd.Categorical:
+    """The grid's segment for each (R, F) pair (grid rows run from R = scale down to 1); the categories
+    are the grid's names in reading order, then "prospect" (for tables that add the prospects)."""
+    names = list(dict.fromkeys(name for row in grid for name in row))
+    cells = np.array([[names.index(name) for name in row] for row in grid])
+    return categorical(cells[len(grid) - np.asarray(r), np.asarray(f) - 1], [*names, PROSPECT])
 
 
 def rfm_scores(frame: pd.DataFrame, rules: RfmRules) -> tuple[pd.DataFrame, dict]:
     """r_score, f_score, m_score, rfm_score ("545") and rfm_segment for each row of `frame`
     (days_since_last, purchases, revenue), and the cut-offs used."""
     cutoffs = rfm_cutoffs(frame, rules)
-    r = score("recency", frame["days_since_last"], cutoffs["recency"], rules.scale)
-    f = score("frequency", frame["purchases"], cutoffs["frequency"], rules.scale)
-    m = score("monetary", frame["revenue"], cutoffs["monetary"], rules.scale)
+    n = rules.scale
+    r = score("recency", frame["days_since_last"], cutoffs["recency"], n)
+    f = score("frequency", frame["purchases"], cutoffs["frequency"], n)
+    m = score("monetary", frame["revenue"], cutoffs["monetary"], n)
     out = pd.DataFrame({"r_score": r, "f_score": f, "m_score": m}, index=frame.index)
-    out["rfm_score"] = pd.Series(r * 100 + f * 10 + m, index=frame.index).astype(str)
+    labels = [f"{a}{b}{c}" for a, b, c in product(range(1, n + 1), repeat=3)]
+    out["rfm_score"] = categorical((r - 1) * n * n + (f - 1) * n + (m - 1), labels)
     out["rfm_segment"] = segment_of(r, f, rules.segment_grid())
     return out, cutoffs

@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 SEGMENTS = ("champions", "loyal", "potential_loyalists", "new_customers", "promising", "need_attention",
             "about_to_sleep", "at_risk", "cant_lose_them", "hibernating")
 PROSPECT = "prospect"  # rfm_segment of customers who have not bought
+ABSENT = "absent"      # migration: not yet in the base at the earlier date
 TIERS = ("A", "B", "C")
 QUADRANTS = ("core", "rising", "harvest", "marginal")  # current × predicted value: hh, lh, hl, ll
 FORMS = ("basic", "passive", "responsible", "proactive", "partner")
@@ -33,6 +36,22 @@ DEFAULT_GRID: Grid = (  # R = 5 .. 1 top to bottom, F = 1 .. 5 left to right
     ("hibernating", "hibernating", "at_risk", "at_risk", "cant_lose_them"),
     ("hibernating", "hibernating", "at_risk", "at_risk", "cant_lose_them"),
 )
+
+
+def categorical(codes, categories) -> pd.Categorical:
+    """Group codes as a pandas Categorical (code -1 = no group): a million of them cost a million small
+    integers, not a million strings. The codes are ours, so pandas need not check them."""
+    return pd.Categorical.from_codes(np.asarray(codes), categories=list(categories), validate=False)
+
+
+def as_text(codes, categories) -> pd.Series:
+    """Group codes (-1 = missing) as a plain text column, through Arrow's dictionary cast: the consumers
+    of segment_table get ordinary strings, and a million of them cost about 10 ms per column."""
+    codes = np.asarray(codes)
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+    text = pa.DictionaryArray.from_arrays(indices, pa.array(list(categories), pa.string())).cast(pa.string())
+    return pd.Series(text.to_pandas())
+
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -61,8 +80,8 @@ def validate_grid(grid, scale: int = 5) -> list[GridProblem]:
     """Problems that make a grid unusable; an empty list means every buyer lands in exactly one segment.
 
     A hole is a cell (or a missing row/column) without a segment; an overlap is a cell naming more than
-    one segment ("loyal, champions" or a list); names are lower-case codes (a-z, 0-9, _), "prospect" is
-    kept for customers who have not bought.
+    one segment ("loyal, champions" or a list); names are lower-case codes (a-z, 0-9, _); "prospect" and
+    "absent" are kept for customers who have not bought and for those not yet in the base.
     """
     problems: list[GridProblem] = []
     rows = list(grid) if grid is not None else []
@@ -82,7 +101,7 @@ def validate_grid(grid, scale: int = 5) -> list[GridProblem]:
                 problems.append(GridProblem("hole", r, f, text))
             elif len(set(names)) > 1:
                 problems.append(GridProblem("overlap", r, f, text))
-            elif names[0] == PROSPECT:
+            elif names[0] in (PROSPECT, ABSENT):
                 problems.append(GridProblem("reserved", r, f, text))
             elif not _NAME.match(names[0]):
                 problems.append(GridProblem("bad_name", r, f, text))
@@ -138,6 +157,12 @@ class RfmRules:
     cutoffs: tuple[tuple[str, tuple[float, ...]], ...] = ()
     grid: Grid | None = None
 
+    def __post_init__(self):
+        if not 2 <= self.scale <= 9:
+            raise ValueError("scale must be between 2 and 9 (rfm_score is one digit per measure)")
+        if self.grid is not None and validate_grid(self.grid, self.scale):
+            raise ValueError(f"invalid grid: {validate_grid(self.grid, self.scale)}")
+
     def cutoffs_for(self, measure: str) -> tuple[float, ...] | None:
         return dict(self.cutoffs).get(measure)
 
@@ -154,15 +179,24 @@ class ValueRules:
       A customer is in A when the customers worth strictly more than it together make less than 80 % of the
       total (so the customer who crosses 80 % is in A, and equal values share a tier); likewise B below 95 %.
       Values at or below zero are C. The total is the sum of the positive values.
-    core_current / core_predicted: the two axes of the 2×2 (current: revenue or margin; predicted: clv).
+    core_current: the current-value axis of the 2×2 (revenue or margin); the predicted axis is the CLV.
     core_high_share: "high" on an axis = above the (1 - share) quantile of the buyers (0.5 = above the median).
     """
 
     abc_measure: str = "revenue"
     abc_shares: tuple[float, float] = (0.80, 0.95)
     core_current: str = "revenue"
-    core_predicted: str = "clv"
     core_high_share: float = 0.5
+
+    def __post_init__(self):
+        if self.abc_measure not in ABC_MEASURES:
+            raise ValueError(f"abc_measure must be one of {ABC_MEASURES}")
+        if not 0 < self.abc_shares[0] < self.abc_shares[1] <= 1:
+            raise ValueError("abc_shares must satisfy 0 < A < B <= 1")
+        if self.core_current not in ("revenue", "margin"):
+            raise ValueError("core_current is revenue or margin")
+        if not 0 < self.core_high_share < 1:
+            raise ValueError("core_high_share is a share between 0 and 1")
 
 
 @dataclass(frozen=True)
@@ -190,6 +224,10 @@ class LadderRules:
         ("responsible", "level_2_social"), ("proactive", "level_2_social"),
         ("partner", "level_3_structural"),
     )
+
+    def __post_init__(self):
+        if {form for form, _ in self.levels} != set(FORMS) or not {level for _, level in self.levels} <= set(LEVELS):
+            raise ValueError("levels must map every form to one of the three levels")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crm_logic.tiers.rules import ValueRules
+from crm_logic.tiers.rules import QUADRANTS, TIERS, ValueRules, categorical
 
 
 def share_ahead(values) -> np.ndarray:
@@ -24,14 +24,18 @@ def share_ahead(values) -> np.ndarray:
     return ahead[inverse] / total
 
 
-def abc_tiers(values, shares: tuple[float, float] = (0.80, 0.95)) -> np.ndarray:
+def abc_tiers(values, shares: tuple[float, float] = (0.80, 0.95)) -> pd.Categorical:
     """"A", "B" or "C" per customer (see ValueRules.abc_shares)."""
+    return tiers_from_share(share_ahead(values), values, shares)
+
+
+def tiers_from_share(ahead: np.ndarray, values, shares: tuple[float, float]) -> pd.Categorical:
+    """abc_tiers from share_ahead's result (computed once when the table needs both)."""
     a, b = shares
     if not 0 < a < b <= 1:
         raise ValueError("abc_shares must satisfy 0 < A < B <= 1")
-    ahead = share_ahead(values)
     positive = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0) > 0
-    return np.where(positive & (ahead < a), "A", np.where(positive & (ahead < b), "B", "C")).astype(object)
+    return categorical(np.where(positive & (ahead < a), 0, np.where(positive & (ahead < b), 1, 2)), TIERS)
 
 
 def pareto_curve(values, points: int = 201) -> pd.DataFrame:
@@ -53,12 +57,12 @@ def high_threshold(values, high_share: float) -> float:
     return float(np.quantile(x, 1 - high_share)) if len(x) else np.nan
 
 
-def core_quadrants(current, predicted, rules: ValueRules) -> tuple[np.ndarray, dict]:
+def core_quadrants(current, predicted, rules: ValueRules) -> tuple[pd.Categorical, dict]:
     """core (high now, high predicted), rising (low now, high predicted), harvest (high now, low
     predicted), marginal (low, low); None where a value is unknown. Also the two thresholds."""
     cur, pred = np.asarray(current, dtype=float), np.asarray(predicted, dtype=float)
     t_cur, t_pred = high_threshold(cur, rules.core_high_share), high_threshold(pred, rules.core_high_share)
     hc, hp = cur > t_cur, pred > t_pred
-    quadrant = np.select([hc & hp, ~hc & hp, hc & ~hp], ["core", "rising", "harvest"], "marginal").astype(object)
-    quadrant[np.isnan(cur) | np.isnan(pred)] = None
-    return quadrant, {"current": t_cur, "predicted": t_pred}
+    codes = np.select([hc & hp, ~hc & hp, hc & ~hp], [0, 1, 2], 3)  # QUADRANTS order
+    codes[np.isnan(cur) | np.isnan(pred)] = -1
+    return categorical(codes, QUADRANTS), {"current": t_cur, "predicted": t_pred}
