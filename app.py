@@ -39,6 +39,8 @@ pages = [
     st.Page("views/segments.py", title=t("nav.segments"), icon=":material/donut_small:", url_path="segments"),
     st.Page("views/customer.py", title=t("nav.customer"), icon=":material/person_search:", url_path="customer"),
     st.Page("views/clv.py", title=t("nav.clv"), icon=":material/savings:", url_path="clv"),
+    st.Page("views/churn.py", title=t("nav.churn"), icon=":material/person_alert:", url_path="churn"),
+    st.Page("views/alliances.py", title=t("nav.alliances"), icon=":material/handshake:", url_path="alliances"),
     st.Page("views/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),
 ]
 # Streamlit serves its default page at "/" only, so /overview would be "Page not found": the root is a

@@ -21,6 +21,7 @@ PAGE_END = {
     "clv": ".st-key-clv_distribution .main-svg",
     "segments": ".st-key-rfm_grid .main-svg",
     "customer": ".st-key-customer_timeline .main-svg",
+    "alliances": ".st-key-alliance_matrix .main-svg",
     "data": ".st-key-rebuild_demo button",
 }
 # Pages without a KPI in view as they open (the others wait for their first KPI).

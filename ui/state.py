@@ -193,6 +193,36 @@ def _migration(path: str, version: int, rules_key: str, later: date, earlier: da
     return compute(open_base(path), later, earlier, _rules)
 
 
+def churn_evaluation(rules: dict) -> "dict | None":
+    """How each churn signal predicted the base's last held-out period (`crm_logic.churn.evaluate_signals`);
+    the scored history is cached per data version, analysis date, model and rhythm rules."""
+    from crm_logic import churn
+
+    settings = clv_settings()
+    facts = customer_facts(settings)
+    rhythm = {name: rules[name] for name in ("min_own_purchases", "min_group_customers", "fixed_days")}
+    frame = query(churn.evaluation_frame, facts.as_of, settings.unit, facts.choice.model, rhythm)
+    return churn.evaluate_signals(frame, rules)
+
+
+def churn_table(rules: dict) -> "pd.DataFrame":
+    """`crm_logic.churn.churn_table` of the current base under this session's CLV settings and `rules`
+    (whose alert rule is already resolved, not "auto"). Treat it as read-only."""
+    settings = clv_settings()
+    facts, values = customer_facts(settings), customer_values(settings)
+    store = current_store()
+    return _churn(str(store.path), store.dataset_version, settings, tuple(sorted(rules.items())), facts, values)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _churn(path: str, version: int, settings, rules: tuple, _facts, _values):
+    from crm_logic import churn
+
+    store = open_base(path)
+    return churn.churn_table(store, _facts, _values, _facts.as_of, dict(rules),
+                             segments=churn.segment_frame(store, _values, _facts.as_of))
+
+
 def as_of() -> date | None:
     """The analysis date chosen in the sidebar for the current base (its last order date by default)."""
     return st.session_state.get(f"as_of_{current_base()}") or query(default_as_of)
@@ -210,6 +240,7 @@ def after_write() -> None:
     _segments.clear()
     _segments_summary.clear()
     _migration.clear()
+    _churn.clear()
 
 
 __all__ = ["open_base", "current_store", "query", "as_of", "currency", "after_write", "data_dir"]

@@ -43,12 +43,14 @@ def chart(fig, key: str, selectable: bool = False):
     return [p.get("customdata") for p in (event.selection.points if event else []) if p.get("customdata")]
 
 
-MONEY_COLUMNS = {"revenue", "margin", "monetary_value", "expected_spend", "clv", "value_at_risk"}
+MONEY_COLUMNS = {"revenue", "margin", "monetary_value", "expected_spend", "clv", "value_at_risk",
+                 "revenue_12m", "margin_12m", "relationship_cost", "excess_cost"}
 PERCENT_COLUMNS = {"p_alive", "share"}
 ONE_DECIMAL_COLUMNS = {"frequency", "recency", "T", "expected_purchases_12m", "expected_purchases_horizon"}
 CODE_COLUMNS = {"customer_class": "common.classes", "rfm_segment": "segments.segment", "value_tier": "segments.tier",
                 "core_quadrant": "segments.quadrant", "relationship_form": "segments.form",
-                "relationship_level": "segments.level", "behaviour_type": "segments.behaviour"}
+                "relationship_level": "segments.level", "behaviour_type": "segments.behaviour",
+                "maturity": "segments.maturity"}
 
 
 def customer_link(customer_id: str) -> str:
