@@ -133,7 +133,7 @@ def customer_table(frame: pd.DataFrame, key: str, currency: str, height: int = 3
     right.download_button(
         t("table.download_excel"), excel_bytes({t("table.sheet_customers"): export,
                                                 t("table.sheet_filters"): export_description(filters)}),
-        file_name=f"{key}.xlsx", key=f"{key}_xlsx", icon=":material/table_view:", width="stretch", on_click="ignore",
+        file_name=f"{key}.xlsx", key=f"{key}_excel", icon=":material/table_view:", width="stretch", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 
