@@ -98,3 +98,20 @@ def test_customer_page_on_an_empty_base_points_to_data(data_dir, lang):
     assert_clean(at)
     assert at.info and not at.metric
 
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_clv_top_list_rounds_for_people_on_cdnow(data_dir, lang):
+    """Weeks and purchases to one decimal (not 73.7143), CDNOW's small dollar amounts to the cent, no
+    empty Name, Class or Region column."""
+    with Store(base_path("cdnow")) as store:
+        load_cdnow_sample(store)
+    at = run_page("views/clv.py", lang, base="cdnow", timeout=240)
+    assert_clean(at)
+    table = at.dataframe(key="top_customers").value
+    assert not {"name", "customer_class", "region"} & set(table.columns)
+    for column in ("frequency", "recency", "T", "expected_purchases_12m"):
+        assert (table[column] == table[column].round(1)).all(), column
+    assert (table["T"] != table["T"].round(0)).any()  # weeks are not whole: the one decimal is kept
+    assert (table["monetary_value"] == table["monetary_value"].round(2)).all()
+    assert (table["monetary_value"] != table["monetary_value"].round(0)).any()  # cents kept below $100
