@@ -151,3 +151,21 @@ def test_coming_back_to_segments_recomputes_nothing(demo_base, monkeypatch):
     at.switch_page("views/segments.py").run()
     assert_clean(at)
     assert calls == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_custom_cutoffs_score_recency_and_bad_ones_are_refused_in_words(demo_base, lang):
+    last = demo_base.df("SELECT max(order_date) AS d FROM transactions").iloc[0]["d"]
+    recent = demo_base.df("SELECT count(DISTINCT customer_id) AS n FROM transactions WHERE order_date > ?::DATE - 30",
+                          [last]).iloc[0]["n"]
+    at = run_page("views/segments.py", lang, base="demo", timeout=240)
+    at.radio(key="keep_segments_scoring").set_value("cutoffs").run()
+    at.text_input(key="keep_segments_cutoffs_recency").set_value("29, 90, 180, 365").run()
+    assert_clean(at)
+    r5 = sum(int(text.split("<br>")[1].replace(",", "")) for row, r in zip(grid_figure(at)["data"][0]["text"],
+                                                                            grid_figure(at)["data"][0]["y"])
+             if r == "5" for text in row)
+    assert r5 == recent  # R 5 = last purchase at most 29 days before the analysis date
+    at.text_input(key="keep_segments_cutoffs_recency").set_value("365, 90").run()
+    assert_clean(at)
+    assert [e.value for e in at.error] == [translate("segments.cutoff_error.count", lang)]
