@@ -56,13 +56,13 @@ for field in ("customer_class", "region", "industry", "channel", "personality_st
     if isinstance(value, str) and value:
         shown = group_label(field, value) if field in ("customer_class", "region") else \
             catalogue(language).get(f"customer.{field}s.{value}", value)
-        facts.append(f"**{t(f'customer.field.{field}')}:** {shown}")
+        facts.append(t("customer.fact", label=t(f"customer.field.{field}"), value=shown))
 if profile["club_member"]:
     facts.append(t("customer.club_member"))
 if profile["referred_by"]:
     facts.append(t("customer.referred_by", id=profile["referred_by"]))
 if profile["created_date"] is not None and str(profile["created_date"]) != "NaT":
-    facts.append(f"**{t('customer.field.created_date')}:** {fmt.day(profile['created_date'])}")
+    facts.append(t("customer.fact", label=t("customer.field.created_date"), value=fmt.day(profile["created_date"])))
 st.markdown(" · ".join(facts) if facts else t("customer.no_profile"))
 
 try:
@@ -97,12 +97,12 @@ if values is not None:
         lines = []
         for key, params in tiers.reasons(place, rules):
             column = REASON_COLUMNS[key.split(".")[2]]
-            lines.append(f"- **{t(f'table.{column}')}: {t(f'segments.{KINDS[column]}.{place[column]}')}** — "
-                         + t(key, **params))
+            lines.append("- " + t("customer.standing", label=t(f"table.{column}"),
+                                  value=t(f"segments.{KINDS[column]}.{place[column]}"), reason=t(key, **params)))
             if column == "relationship_form":
                 level = place["relationship_level"]
-                lines.append(f"- **{t('table.relationship_level')}: {t(f'segments.level.{level}')}** — "
-                             + t(f"segments.level_help.{level}"))
+                lines.append("- " + t("customer.standing", label=t("table.relationship_level"),
+                                      value=t(f"segments.level.{level}"), reason=t(f"segments.level_help.{level}")))
         if place["rfm_segment"] != tiers.PROSPECT and pd.isna(place["relationship_form"]):
             lines.append("- " + t("segments.concept.missing", concept=t("segments.concept.relationship_form"),
                                   columns=", ".join(tiers.CONCEPT_COLUMNS["relationship_form"])))
