@@ -180,13 +180,13 @@ def cmd_alerts(args) -> int:
         rules = {"alert_rule": args.rule} if args.rule else None
         table = churn_table(store, facts, values, facts.as_of, rules, segments=segments)
         fired = table[table["churn_alert"]] if args.since is None else \
-            new_alerts(store, facts, table, args.since, rules, segments)
+            new_alerts(facts, table, args.since, rules)
         names = store.df("SELECT customer_id, name FROM customers")
     out = fired.merge(names, on="customer_id", how="left").merge(
         values[["customer_id", "last_purchase", "p_alive"]], on="customer_id", how="left")
     columns = ["customer_id", "name", "value_at_risk", "revenue_12m", "last_purchase", "days_since_last",
-               "typical_gap_days", "gap_source", "lateness", "churn_probability", "p_alive", "alert_signal", "lifecycle_state",
-               "risk_band", "relationship_stage", "last_contact"]
+               "typical_gap_days", "gap_source", "lateness", "churn_probability", "p_alive", "alert_signal",
+               "lifecycle_state", "risk_band", "relationship_stage", "last_contact"]
     out = out.sort_values(["value_at_risk", "revenue_12m"], ascending=False, na_position="last")[columns]
     neutralise(out).to_csv(sys.stdout, index=False)
     print(f"{len(out)} customers alerted as of {facts.as_of}", file=sys.stderr)

@@ -24,15 +24,17 @@ Signals per customer (all vectorised; a million customers are a few array passes
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from crm_logic.models import MODELS, ModelError, ParetoNBDModel
 from crm_logic.models.base import per_distinct
 from crm_logic.store import Store
-from crm_logic.summary import UNIT_DAYS, _purchase_days, buyers_estimate, customer_summary, length_in_units
+from crm_logic.summary import UNIT_DAYS, buyers_estimate, customer_summary, length_in_units
 from crm_logic.validation import HOLDOUT_RULES, holdout_split
 
 SIGNALS = ("churn_probability", "p_alive", "lateness", "recency")
@@ -95,37 +97,32 @@ def no_purchase_probability(model, t: float, frequency, recency, T) -> np.ndarra
 
 # ---- the data ----------------------------------------------------------------------------------------
 
-def purchase_gaps(store: Store, end: date, share: float | None = None) -> pd.DataFrame:
-    """customer_id and median_gap: the median of each customer's own gaps (days) between purchase days
-    up to `end` (purchase days as the customer summary defines them: same-day lines merge)."""
-    return store.large_df(
-        f"""
-        WITH days AS ({_purchase_days("$end")}),
-        gaps AS (
-            SELECT customer_id,
-                   date_diff('day', lag(order_date) OVER (PARTITION BY customer_id ORDER BY order_date),
-                             order_date) AS gap
-            FROM days
-        )
-        SELECT customer_id, median(gap)::DOUBLE AS median_gap FROM gaps GROUP BY customer_id
-        """,
-        {"end": end, "share": share},
-    )
-
-
-def customer_activity(store: Store, end: date, trend_months: int, share: float | None = None) -> pd.DataFrame:
-    """Per customer up to `end`: revenue in the last 12 months, spend and contacts (interactions) in the
-    last `trend_months` and in the `trend_months` before, and the last contact date."""
+def buyer_history(store: Store, ids: pd.Series, end: date, trend_months: int,
+                  share: float | None = None) -> pd.DataFrame:
+    """For each customer of `ids` (row for row), up to `end`: median_gap, the median of their own gaps
+    (days) between purchase days as the customer summary counts them (days with a line of non-negative
+    amount: consecutive such lines a day or more apart; lines of the same day are 0 apart); revenue_12m;
+    spend_recent and spend_prior, their spend in the last `trend_months` and the `trend_months` before;
+    contacts_recent, contacts_prior (interactions, the same windows) and last_contact. One query: the
+    customers go in as an Arrow table and come back in their order, no join in pandas."""
     sample = "($share IS NULL OR hash(customer_id) % 1000000 < $share * 1000000)"
-    return store.large_df(
-        f"""
-        WITH spend AS (
+    sql = f"""
+        WITH gaps AS (
+            SELECT customer_id, (median(gap) FILTER (WHERE gap > 0))::DOUBLE AS median_gap FROM (
+                SELECT customer_id,
+                       date_diff('day', lag(order_date) OVER (PARTITION BY customer_id ORDER BY order_date),
+                                 order_date) AS gap
+                FROM transactions WHERE order_date <= $end AND amount >= 0 AND {sample})
+            GROUP BY customer_id
+        ),
+        spend AS (
             SELECT customer_id,
                    sum(amount) FILTER (WHERE order_date > $end - to_months(12))::DOUBLE AS revenue_12m,
-                   coalesce(sum(amount) FILTER (WHERE order_date > $end - to_months($m)), 0)::DOUBLE AS spend_recent,
-                   coalesce(sum(amount) FILTER (WHERE order_date <= $end - to_months($m)), 0)::DOUBLE AS spend_prior
+                   sum(amount) FILTER (WHERE order_date > $end - to_months($m))::DOUBLE AS spend_recent,
+                   sum(amount) FILTER (WHERE order_date <= $end - to_months($m)
+                                         AND order_date > $end - to_months(2 * $m))::DOUBLE AS spend_prior
             FROM transactions
-            WHERE order_date <= $end AND order_date > $end - to_months(2 * $m) AND {sample}
+            WHERE order_date <= $end AND order_date > $end - to_months(greatest(2 * $m, 12)) AND {sample}
             GROUP BY customer_id
         ),
         contact AS (
@@ -137,47 +134,62 @@ def customer_activity(store: Store, end: date, trend_months: int, share: float |
             FROM interactions WHERE interaction_date <= $end AND {sample}
             GROUP BY customer_id
         )
-        SELECT * FROM spend FULL JOIN contact USING (customer_id)
-        """,
-        {"end": end, "m": int(trend_months), "share": share},
-    )
+        SELECT g.median_gap, coalesce(s.revenue_12m, 0) AS revenue_12m,
+               coalesce(s.spend_recent, 0) AS spend_recent, coalesce(s.spend_prior, 0) AS spend_prior,
+               coalesce(c.contacts_recent, 0) AS contacts_recent, coalesce(c.contacts_prior, 0) AS contacts_prior,
+               c.last_contact
+        FROM buyer_ids b
+        LEFT JOIN gaps g USING (customer_id) LEFT JOIN spend s USING (customer_id)
+        LEFT JOIN contact c USING (customer_id)
+        ORDER BY b.position
+    """
+    buyers = pa.table({"customer_id": pa.array(ids, pa.string()), "position": np.arange(len(ids))})
+    with store.cursor() as cur:
+        cur.register("buyer_ids", buyers)
+        return cur.sql(sql, params={"end": end, "m": int(trend_months), "share": share}) \
+            .to_arrow_table().to_pandas(date_as_object=False)
 
 
-def prospects(store: Store, end: date, buyers: pd.Series) -> pd.Series:
-    """The customers known by `end` who had not bought by then."""
-    known = store.large_df("SELECT customer_id FROM customers WHERE created_date IS NULL OR created_date <= ?",
-                           [end])["customer_id"]
-    return known[~known.isin(buyers)].reset_index(drop=True)
+def prospects(store: Store, end: date) -> pd.Series:
+    """The customers known by `end` who had not bought by then (no line with a non-negative amount: the
+    customer summary's buyers are the others)."""
+    return store.large_df(
+        """SELECT customer_id FROM customers c
+           WHERE (created_date IS NULL OR created_date <= $end)
+             AND NOT EXISTS (SELECT 1 FROM transactions t
+                             WHERE t.customer_id = c.customer_id AND t.order_date <= $end AND t.amount >= 0)
+           ORDER BY customer_id""",
+        {"end": end},
+    )["customer_id"]
 
 
 # ---- signals -----------------------------------------------------------------------------------------
 
-def typical_gaps(summary: pd.DataFrame, gaps: pd.DataFrame, rules: dict,
-                 segments: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray, float]:
-    """Each customer's typical gap in days, where it came from ("own", "segment", "base"), and the
-    base's typical gap. `segments`: customer_id and rfm_segment (crm_logic.tiers), optional."""
-    frame = summary[["customer_id", "frequency"]].merge(gaps, on="customer_id", how="left")
-    own = (frame["frequency"] + 1 >= rules["min_own_purchases"]).to_numpy() & frame["median_gap"].notna().to_numpy()
-    own_gap = frame["median_gap"].to_numpy(dtype=float)
+def typical_gaps(summary: pd.DataFrame, median_gap: np.ndarray, rules: dict,
+                 segments: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's typical gap in days and where it came from ("own", "segment", "base").
+    `median_gap`: each customer's own (buyer_history); `segments`: customer_id and
+    rfm_segment (crm_logic.tiers), optional."""
+    own_gap = np.asarray(median_gap, dtype=float)
+    own = (summary["frequency"].to_numpy() + 1 >= rules["min_own_purchases"]) & ~np.isnan(own_gap)
     base = float(np.median(own_gap[own])) if own.any() else float(rules["fixed_days"])
     gap = np.where(own, own_gap, base)
     source = np.where(own, "own", "base").astype(object)
     if segments is not None and "rfm_segment" in segments:
-        segment = frame[["customer_id"]].merge(segments[["customer_id", "rfm_segment"]], on="customer_id",
-                                               how="left")["rfm_segment"].to_numpy()
+        segment = lookup(summary["customer_id"], segments["customer_id"], segments["rfm_segment"])
         members = pd.DataFrame({"segment": segment[own], "gap": own_gap[own]}).groupby("segment")["gap"]
         usable = members.median()[members.size() >= rules["min_group_customers"]]
         segment_gap = pd.Series(segment).map(usable).to_numpy(dtype=float)
         take = ~own & ~np.isnan(segment_gap)
         gap = np.where(take, segment_gap, gap)
         source[take] = "segment"
-    return gap, source, base
+    return gap, source
 
 
-def signals(summary: pd.DataFrame, model, unit: str, gaps: pd.DataFrame, as_of: date, rules: dict,
+def signals(summary: pd.DataFrame, model, unit: str, history: pd.DataFrame, as_of: date, rules: dict,
             horizon_days: float, segments: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The signals of every buyer in `summary` as of `as_of`; `model` None (not fitted) leaves the
-    model's columns empty."""
+    """The signals of every buyer in `summary` as of `as_of`, with their `history` (buyer_history, row
+    for row) alongside; `model` None (not fitted) leaves the model's columns empty."""
     f, r, T = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
     out = summary[["customer_id"]].copy()
     if model is None:
@@ -189,7 +201,7 @@ def signals(summary: pd.DataFrame, model, unit: str, gaps: pd.DataFrame, as_of: 
         out["purchase_probability_30d"] = 1 - no_purchase_probability(model, 30 / days, f, r, T)
         out["purchase_probability_90d"] = 1 - no_purchase_probability(model, 90 / days, f, r, T)
         out["p_alive"] = model.conditional_probability_alive(f, r, T)
-    gap, source, _ = typical_gaps(summary, gaps, rules, segments)
+    gap, source = typical_gaps(summary, history["median_gap"].to_numpy(dtype=float), rules, segments)
     last = pd.to_datetime(summary["last_purchase"]).to_numpy()
     since = (np.datetime64(as_of, "D") - last.astype("datetime64[D]")).astype(float)
     out["purchase_days"] = summary["frequency"].to_numpy() + 1
@@ -200,6 +212,8 @@ def signals(summary: pd.DataFrame, model, unit: str, gaps: pd.DataFrame, as_of: 
     out["next_purchase_date"] = (last.astype("datetime64[D]") + np.round(gap).astype("timedelta64[D]"))
     out["tenure_days"] = (np.datetime64(as_of, "D") - pd.to_datetime(summary["first_purchase"]).to_numpy()
                           .astype("datetime64[D]")).astype(float)
+    for column in history.columns.drop("median_gap"):
+        out[column] = history[column].to_numpy()
     return out
 
 
@@ -237,6 +251,7 @@ def lifecycle_states(frame: pd.DataFrame, rules: dict) -> np.ndarray:
 
 
 def risk_bands(churn_probability: pd.Series, rules: dict) -> np.ndarray:
+    """low / medium / high at the rules' churn-probability thresholds (None without a model)."""
     p = churn_probability.to_numpy(dtype=float)
     band = np.select([p >= rules["risk_high"], p >= rules["risk_medium"]], ["high", "medium"], "low").astype(object)
     band[np.isnan(p)] = None
@@ -282,13 +297,9 @@ def churn_table(store: Store, facts, values: pd.DataFrame, as_of: date, rules: d
     if rules["alert_rule"] == "auto" and evaluation is None:
         evaluation = evaluate(store, as_of, facts.unit, facts.choice.model, rules)
     summary = facts.summary
-    frame = signals(summary, facts.model, facts.unit, purchase_gaps(store, as_of), as_of, rules,
-                    rules["horizon_days"], segments)
+    history = buyer_history(store, summary["customer_id"], as_of, rules["trend_months"])
+    frame = signals(summary, facts.model, facts.unit, history, as_of, rules, rules["horizon_days"], segments)
     frame["p_alive"] = facts.p_alive
-    activity = customer_activity(store, as_of, rules["trend_months"])
-    frame = frame.merge(activity, on="customer_id", how="left")
-    for column in ("revenue_12m", "spend_recent", "spend_prior", "contacts_recent", "contacts_prior"):
-        frame[column] = frame[column].fillna(0)
     signal = alert_rule(rules, evaluation)
     frame["churn_alert"] = alerted(frame, signal, rules)
     frame["alert_signal"] = signal
@@ -296,7 +307,7 @@ def churn_table(store: Store, facts, values: pd.DataFrame, as_of: date, rules: d
     frame["lifecycle_state"] = lifecycle_states(frame, rules)
     frame["relationship_stage"] = relationship_stages(frame, rules)
     frame["value_at_risk"] = values["clv"].to_numpy(dtype=float)
-    waiting = prospects(store, as_of, summary["customer_id"])
+    waiting = prospects(store, as_of)
     if len(waiting):
         frame = pd.concat([frame, pd.DataFrame({"customer_id": waiting, "lifecycle_state": "prospect",
                                                 "churn_alert": False})], ignore_index=True)
@@ -320,22 +331,42 @@ def segment_frame(store: Store, values: pd.DataFrame, as_of: date) -> pd.DataFra
     return segment_table(store, values, as_of)
 
 
-def new_alerts(store: Store, facts, table: pd.DataFrame, since: date, rules: dict | None = None,
-               segments: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The rows of `table` (churn_table as of facts.as_of) whose alert fires now but did not on `since`:
-    the same model and rule applied to the history as it stood then."""
+def new_alerts(facts, table: pd.DataFrame, since: date, rules: dict | None = None) -> pd.DataFrame:
+    """The rows of `table` (churn_table as of facts.as_of: buyers first, in facts.summary's order) whose
+    alert fires now and did not on `since`. A customer who has bought since then counts as new when
+    alerted (their alert fired again). For the others nothing happened in between but time: their
+    history then was the same with `since` as the end, judged by the same model and today's rhythm."""
     rules = rules_with(rules)
-    now = table[table["churn_alert"]]
-    if since >= facts.as_of or now.empty:
-        return now.iloc[0:0] if since >= facts.as_of else now
-    summary = customer_summary(store, as_of=since, unit=facts.unit, orders=False)
-    if summary.empty:
-        return now
-    before = signals(summary, facts.model, facts.unit, purchase_gaps(store, since), since, rules,
-                     rules["horizon_days"], segments)
-    signal = now["alert_signal"].iloc[0]
-    already = set(before.loc[alerted(before, signal, rules), "customer_id"])
-    return now[~now["customer_id"].isin(already)]
+    if since >= facts.as_of:
+        return table.iloc[0:0]
+    summary = facts.summary
+    buyers = table.iloc[:len(summary)]
+    elapsed = (facts.as_of - since).days
+    then = pd.DataFrame({"days_since_last": buyers["days_since_last"].to_numpy(dtype=float) - elapsed})
+    quiet = then["days_since_last"].to_numpy() >= 0  # no purchase after `since`
+    signal = buyers["alert_signal"].iloc[0] if len(buyers) else "lateness"
+    then["lateness"] = then["days_since_last"] / buyers["typical_gap_days"].to_numpy(dtype=float)
+    if signal in ("churn_probability", "p_alive") and facts.model is not None:
+        f, r = summary["frequency"].to_numpy(dtype=float), summary["recency"].to_numpy(dtype=float)
+        T = np.maximum(summary["T"].to_numpy(dtype=float) - elapsed / UNIT_DAYS[facts.unit], r)
+        then["churn_probability"] = no_purchase_probability(facts.model, rules["horizon_days"] / UNIT_DAYS[facts.unit],
+                                                            f, r, T)
+        then["p_alive"] = facts.model.conditional_probability_alive(f, r, T)
+    fired_then = quiet & alerted(then, signal, rules)
+    now = buyers["churn_alert"].to_numpy(dtype=bool)
+    return buyers[now & ~fired_then]
+
+
+def lookup(ids: pd.Series, keys: pd.Series, values: pd.Series) -> np.ndarray:
+    """values[keys == id] for each id (missing: None), by Arrow's hash lookup."""
+    at = pc.index_in(pa.array(ids), value_set=pa.array(keys))
+    return pa.array(values).take(at).to_numpy(zero_copy_only=False)
+
+
+def is_in(ids: pd.Series, among: pd.Series) -> np.ndarray:
+    """Which of `ids` are among `among`, by Arrow's hash lookup (pandas' isin on text columns builds a
+    Python object per value: seconds on a million customers)."""
+    return pc.is_in(pa.array(ids), value_set=pa.array(among)).to_numpy(zero_copy_only=False)
 
 
 # ---- proof on the base's own history ----------------------------------------------------------------
@@ -359,8 +390,8 @@ def evaluation_frame(store: Store, as_of: date, unit: str, model: str, rules: di
     except ModelError:
         fitted = None
     holdout_days = (holdout_end - calibration_end).days
-    frame = signals(summary, fitted, unit, purchase_gaps(store, calibration_end, share), calibration_end, rules,
-                    holdout_days)
+    history = buyer_history(store, summary["customer_id"], calibration_end, rules["trend_months"], share)
+    frame = signals(summary, fitted, unit, history, calibration_end, rules, holdout_days)
     frame["recency"] = frame["days_since_last"]
     frame["churned"] = (summary["holdout_frequency"] == 0).to_numpy()
     frame.attrs = {"calibration_end": calibration_end, "holdout_end": holdout_end, "sample_share": share,
@@ -454,13 +485,15 @@ def evaluate(store: Store, as_of: date, unit: str, model: str, rules: dict | Non
 def cohort_retention(store: Store, as_of: date) -> pd.DataFrame:
     """Per first-purchase month (cohort) and month since (0 = the first month): the cohort's size, the
     customers buying in that month ("on"), those buying in it or any later month up to `as_of`
-    ("on_or_after"), their shares, and the cohort's revenue that month and as a share of month 0."""
+    ("on_or_after"), their shares, and the cohort's revenue that month (all its lines, returns netted)
+    and as a share of month 0. A month counts as bought in when it holds a purchase day (a line with a
+    non-negative amount), as in the customer summary."""
     return store.df(
-        f"""
-        WITH days AS ({_purchase_days("$end")}),
-        months AS (
-            SELECT customer_id, date_trunc('month', order_date) AS month, sum(spend) AS revenue
-            FROM days GROUP BY customer_id, month
+        """
+        WITH months AS (
+            SELECT customer_id, date_trunc('month', order_date) AS month, sum(amount)::DOUBLE AS revenue
+            FROM transactions WHERE order_date <= $end
+            GROUP BY customer_id, month HAVING bool_or(amount >= 0)
         ),
         firsts AS (
             SELECT customer_id, min(month) AS cohort, max(month) AS last_month FROM months GROUP BY customer_id
@@ -475,25 +508,23 @@ def cohort_retention(store: Store, as_of: date) -> pd.DataFrame:
                    count(*) AS on_month, sum(m.revenue) AS revenue
             FROM months m JOIN firsts f USING (customer_id) GROUP BY ALL
         ),
-        later AS (
-            SELECT g.cohort, g.month_index, count(f.customer_id) AS on_or_after
-            FROM grid g LEFT JOIN firsts f
-              ON f.cohort = g.cohort AND date_diff('month', f.cohort, f.last_month) >= g.month_index
-            GROUP BY ALL
+        lasts AS (
+            SELECT cohort, date_diff('month', cohort, last_month) AS month_index, count(*) AS stopped
+            FROM firsts GROUP BY ALL
+        ),
+        cells AS (
+            SELECT g.cohort, g.month_index, g.customers, coalesce(a.on_month, 0) AS "on",
+                   sum(coalesce(l.stopped, 0)) OVER (PARTITION BY g.cohort ORDER BY g.month_index DESC) AS on_or_after,
+                   coalesce(a.revenue, 0) AS revenue
+            FROM grid g LEFT JOIN active a USING (cohort, month_index) LEFT JOIN lasts l USING (cohort, month_index)
         )
-        SELECT g.cohort::DATE AS cohort, g.month_index, g.customers,
-               coalesce(a.on_month, 0) AS "on", l.on_or_after,
-               coalesce(a.on_month, 0) / g.customers AS on_share,
-               l.on_or_after / g.customers AS on_or_after_share,
-               coalesce(a.revenue, 0) AS revenue,
-               coalesce(a.revenue, 0) / nullif(first_value(coalesce(a.revenue, 0)) OVER
-                   (PARTITION BY g.cohort ORDER BY g.month_index), 0) AS revenue_share
-        FROM grid g
-        LEFT JOIN active a USING (cohort, month_index)
-        JOIN later l USING (cohort, month_index)
-        ORDER BY cohort, month_index
+        SELECT cohort::DATE AS cohort, month_index, customers, "on", on_or_after::BIGINT AS on_or_after,
+               "on" / customers AS on_share, on_or_after / customers AS on_or_after_share, revenue,
+               revenue / nullif(first_value(revenue) OVER (PARTITION BY cohort ORDER BY month_index), 0)
+                   AS revenue_share
+        FROM cells ORDER BY cohort, month_index
         """,
-        {"end": as_of, "share": None},
+        {"end": as_of},
     )
 
 
@@ -515,13 +546,16 @@ def survival_curve(table: pd.DataFrame) -> pd.DataFrame:
 
 # ---- for the page and the alerts command ---------------------------------------------------------------
 
-def call_list(store: Store, table: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
-    """The alerted customers with name, class and region, last purchase and P(alive), most value at
-    risk first (then last-12-month revenue)."""
+def call_list(store: Store, table: pd.DataFrame, values: pd.DataFrame,
+              segments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The alerted customers with name, class and region, last purchase and P(alive) (and their RFM
+    segment, given `segments`), most value at risk first (then last-12-month revenue)."""
     alerted_rows = table[table["churn_alert"]]
     people = store.large_df("SELECT customer_id, name, customer_class, region FROM customers")
     out = (alerted_rows.merge(people, on="customer_id", how="left")
            .merge(values[["customer_id", "last_purchase", "p_alive"]], on="customer_id", how="left"))
+    if segments is not None:
+        out = out.merge(segments[["customer_id", "rfm_segment"]], on="customer_id", how="left")
     return out.sort_values(["value_at_risk", "revenue_12m", "customer_id"], ascending=[False, False, True],
                            na_position="last").reset_index(drop=True)
 

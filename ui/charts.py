@@ -161,11 +161,12 @@ def bubble_matrix(
 
 def heatmap(frame: pd.DataFrame, x: str, y: str, value: str, hover: list[str], title: str, x_title: str,
             y_title: str, scale_title: str) -> go.Figure:
-    """A grid of `value` (0-100) over x × y, colour-blind-safe sequential scale; hover text precomputed."""
+    """A grid of `value` (a percentage) over x × y, on a colour-blind-safe sequential scale from 0 to the
+    largest value; hover text precomputed."""
     grid = frame.pivot(index=y, columns=x, values=value)
     text = pd.Series(hover, index=frame.index).set_axis(pd.MultiIndex.from_frame(frame[[y, x]])).unstack(x)
     fig = go.Figure(go.Heatmap(
-        z=grid.to_numpy(), x=list(grid.columns), y=list(grid.index), colorscale="Blues", zmin=0, zmax=100,
+        z=grid.to_numpy(), x=list(grid.columns), y=list(grid.index), colorscale="Blues", zmin=0,
         hovertext=text.reindex(index=grid.index, columns=grid.columns).to_numpy(), hoverinfo="text",
         colorbar=dict(title=scale_title),
     ))

@@ -23,7 +23,7 @@ cur, language = state.currency(), lang()
 RULES = churn.RULES
 
 with st.container(border=True):
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1.2])
     multiple = c2.number_input(t("churn.settings.multiple"), 1.0, 10.0, RULES["alert_multiple"], step=0.1,
                                format="%.1f", key="keep_churn_multiple", help=t("churn.settings_help.multiple"))
     fixed_days = c3.number_input(t("churn.settings.fixed_days"), 7, 730, RULES["fixed_days"], step=1,
@@ -31,6 +31,10 @@ with st.container(border=True):
     probability = c4.number_input(t("churn.settings.probability"), 5.0, 99.0, RULES["probability_threshold"] * 100,
                                   step=5.0, format="%.0f", key="keep_churn_probability",
                                   help=t("churn.settings_help.probability"))
+    horizons = {d: t("churn.settings.days", days=d) for d in (30, 90, 180, 365)}  # format_func may run after the run
+    horizon_days = c5.selectbox(t("churn.settings.horizon"), tuple(horizons), index=1, key="keep_churn_horizon",
+                                format_func=horizons.get,
+                                help=t("churn.settings_help.horizon"))
     with st.expander(t("churn.settings.thresholds")):
         e = st.columns(5)
         bands = {name: e[i].number_input(t(f"churn.settings.{name}"), 0.1, 20.0, RULES[name], step=0.5, format="%.1f",
@@ -40,7 +44,7 @@ with st.container(border=True):
                                               format="%.0f", key=f"keep_churn_{name}") / 100
                   for i, name in enumerate(("risk_medium", "risk_high"))}
 rules = churn.rules_with({"alert_multiple": multiple, "fixed_days": int(fixed_days),
-                          "probability_threshold": probability / 100, **bands})
+                          "probability_threshold": probability / 100, "horizon_days": horizon_days, **bands})
 
 try:
     with st.spinner(t("churn.computing")):
@@ -59,7 +63,7 @@ rules["alert_rule"] = signal
 with st.spinner(t("churn.computing")):
     table = state.churn_table(rules)
 values = state.customer_values()
-calls = churn.call_list(state.current_store(), table, values)
+calls = churn.call_list(state.current_store(), table, values, state.churn_segments())
 
 threshold = {"churn_probability": rules["probability_threshold"], "p_alive": rules["p_alive_threshold"],
              "lateness": multiple, "recency": fixed_days}[signal]
@@ -85,8 +89,8 @@ tab_calls, tab_where, tab_new, tab_proof, tab_retention = st.tabs(
     [t(f"churn.tab.{name}") for name in ("calls", "where", "new", "proof", "retention")])
 
 LIST_COLUMNS = ["customer_id", "name", "value_at_risk", "revenue_12m", "last_purchase", "typical_gap_days",
-                "days_since_last", "lateness", "churn_probability", "lifecycle_state", "risk_band",
-                "relationship_stage", "last_contact", "tactic"]
+                "days_since_last", "lateness", "next_purchase_date", "churn_probability", "p_alive", "lifecycle_state",
+                "risk_band", "relationship_stage", "last_contact", "tactic"]
 
 
 def for_people(frame: pd.DataFrame) -> pd.DataFrame:
@@ -97,6 +101,9 @@ def for_people(frame: pd.DataFrame) -> pd.DataFrame:
     shown["tactic"] = shown["lifecycle_state"].map(first_tactic)
     shown["churn_probability"] = (shown["churn_probability"] * 100).round(1)
     shown["lateness"] = shown["lateness"].round(1)
+    shown["typical_gap_days"] = shown["typical_gap_days"].round(1)
+    for column in ("last_purchase", "next_purchase_date", "last_contact"):
+        shown[column] = pd.to_datetime(shown[column]).dt.date
     shown["lifecycle_state"] = shown["lifecycle_state"].map(labeller("churn.lifecycle"))
     shown["risk_band"] = shown["risk_band"].map(lambda b: t(f"churn.risk.{b}") if isinstance(b, str) else "")
     shown["relationship_stage"] = shown["relationship_stage"].map(labeller("churn.stage"))
@@ -132,7 +139,7 @@ with tab_where:
         if groups.empty or (groups["group"] == "").all():
             place.info(t("churn.where.no_group", group=t(f"table.{column}")))
             continue
-        labels = [group_label(column, g) for g in groups["group"]]
+        labels = [t(f"segments.segment.{g}") if name == "segment" else group_label(column, g) for g in groups["group"]]
         hover = [t("churn.where.hover_group", group=lab, value=fmt.money(r.value_at_risk, language, cur),
                    customers=fmt.count(r.customers)) for lab, r in zip(labels, groups.itertuples())]
         with place:
@@ -151,13 +158,13 @@ with tab_where:
         k: v for k, v in rules.items() if k != "trend_months"}))
 
 with tab_new:
-    since = st.date_input(t("churn.new.since"), value=as_of - timedelta(days=7), max_value=as_of,
+    since = st.columns(4)[0].date_input(t("churn.new.since"), value=as_of - timedelta(days=7), max_value=as_of,
                           key="churn_since", help=t("churn.new.since_help"), format="YYYY-MM-DD")
     if since >= as_of:
         st.info(t("churn.new.bad_since"))
     else:
-        fresh = churn.new_alerts(state.current_store(), facts, table, since, rules)
-        fresh_calls = calls[calls["customer_id"].isin(fresh["customer_id"])]
+        fresh = churn.new_alerts(facts, table, since, rules)
+        fresh_calls = calls[churn.is_in(calls["customer_id"], fresh["customer_id"])]
         kpi(st.columns(4)[0], "churn.new.count", fmt.count(len(fresh_calls)), "churn.new.count_help",
             since=fmt.day(since), as_of=fmt.day(as_of))
         if not fresh_calls.empty:
@@ -194,7 +201,10 @@ with tab_proof:
         with left:
             chart(charts.grouped_bars(lift, "decile", {s: signal_name(s) for s in scores_table["signal"]},
                                       t("churn.proof.lift_title"), t("churn.proof.lift_axis_x"),
-                                      t("churn.proof.lift_axis_y")), key="churn_lift")
+                                      t("churn.proof.lift_axis_y"))
+                  .update_layout(legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
+                                 height=480, margin=dict(b=140))
+                  .update_xaxes(dtick=1), key="churn_lift")
         if evaluation["calibration"] is not None:
             calibration = evaluation["calibration"].assign(
                 predicted=lambda f: f["predicted"] * 100, observed=lambda f: f["observed"] * 100,
@@ -208,10 +218,13 @@ with tab_proof:
         st.markdown(t("churn.proof.trap"))
 
 with tab_retention:
-    mode = st.segmented_control(t("churn.retention.mode"), ("on", "on_or_after"), key="keep_churn_retention_mode",
-                                default="on", required=True, format_func=lambda m: t(f"churn.retention.mode_{m}"))
+    modes = {m: t(f"churn.retention.mode_{m}") for m in ("on", "on_or_after")}
+    mode = st.segmented_control(t("churn.retention.mode"), tuple(modes), key="keep_churn_retention_mode",
+                                default="on", required=True, format_func=modes.get)
     cohorts = state.query(churn.cohort_retention, as_of)
+    cohorts = cohorts[cohorts["month_index"] > 0]  # month 0 is the first purchase: 100 % by definition
     if not cohorts.empty:
+        st.caption(t("churn.retention.heatmap_caption"))
         cohorts = cohorts.assign(cohort_label=cohorts["cohort"].map(lambda d: d.strftime("%Y-%m")),
                                  share=cohorts[f"{mode}_share"] * 100,
                                  revenue_pct=cohorts["revenue_share"] * 100)

@@ -58,7 +58,8 @@ def hand_base(tmp_path):
 def hand_signals(store, rules=None, as_of=AS_OF):
     rules = churn.rules_with(rules)
     summary = customer_summary(store, as_of=as_of, unit="week", orders=False)
-    frame = churn.signals(summary, None, "week", churn.purchase_gaps(store, as_of), as_of, rules, 90)
+    history = churn.buyer_history(store, summary["customer_id"], as_of, rules["trend_months"])
+    frame = churn.signals(summary, None, "week", history, as_of, rules, 90)
     return frame.set_index("customer_id")
 
 
@@ -126,19 +127,21 @@ def test_risk_bands_on_the_churn_probability():
     assert list(bands) == ["low", "medium", "medium", "high", None]
 
 
-def test_activity_counts_revenue_spend_trend_and_contacts_up_to_the_date(hand_base):
-    activity = churn.customer_activity(hand_base, AS_OF, 6).set_index("customer_id")
-    own = activity.loc["own"]
+def test_history_counts_revenue_spend_trend_and_contacts_up_to_the_date(hand_base):
+    ids = pd.Series(["one_old", "nobody", "own"])
+    history = churn.buyer_history(hand_base, ids, AS_OF, 6).set_axis(ids)
+    own = history.loc["own"]
     # every 'own' purchase is within 12 months; the last 6 months start 2024-07-01
     assert own.revenue_12m == 290 and own.spend_recent == 290 and own.spend_prior == 0
     assert (own.contacts_recent, own.contacts_prior) == (1, 2)
     assert own.last_contact.date() == date(2024, 12, 2)
-    assert activity.loc["one_old", "spend_prior"] == 70
+    assert history.loc["one_old", "spend_prior"] == 70 and history.loc["one_old", "revenue_12m"] == 70
+    assert history.loc["own", "median_gap"] == 20 and np.isnan(history.loc["one_old", "median_gap"])
+    assert history.loc["nobody"].isna()["median_gap"] and history.loc["nobody", "revenue_12m"] == 0
 
 
 def test_prospects_are_the_customers_known_by_the_date_who_never_bought(hand_base):
-    summary = customer_summary(hand_base, as_of=AS_OF, orders=False)
-    assert list(churn.prospects(hand_base, AS_OF, summary["customer_id"])) == ["prospect"]
+    assert list(churn.prospects(hand_base, AS_OF)) == ["prospect"]
 
 
 def test_new_alerts_are_the_ones_not_firing_on_the_earlier_date(hand_base):
@@ -146,10 +149,11 @@ def test_new_alerts_are_the_ones_not_firing_on_the_earlier_date(hand_base):
     table = hand_signals(hand_base).reset_index()
     table["churn_alert"] = churn.alerted(table, "lateness", rules)
     table["alert_signal"] = "lateness"
-    facts = SimpleNamespace(as_of=AS_OF, unit="week", model=None)
+    facts = SimpleNamespace(as_of=AS_OF, unit="week", model=None,
+                            summary=customer_summary(hand_base, as_of=AS_OF, orders=False))
     # On 12-20 'own' was 20 days past 11-30 (lateness 1.0), 'one_new' 19 days past 12-01 (1.36):
     # both fire only later. 'drift' (59 days, 2.95) and 'one_old' already fired.
-    fresh = churn.new_alerts(hand_base, facts, table, date(2024, 12, 20), rules)
+    fresh = churn.new_alerts(facts, table, date(2024, 12, 20), rules)
     assert set(fresh["customer_id"]) == {"own", "one_new"}
 
 
