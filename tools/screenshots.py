@@ -21,7 +21,7 @@ PAGE_END = {
     "clv": ".st-key-clv_distribution .main-svg",
     "segments": ".st-key-rfm_grid .main-svg",
     "customer": ".st-key-customer_timeline .main-svg",
-    "churn": ".st-key-churn_call_list_xlsx button",
+    "churn": ".st-key-churn_call_list_excel button",
     "alliances": ".st-key-alliance_matrix .main-svg",
     "data": ".st-key-rebuild_demo button",
 }
