@@ -33,19 +33,11 @@ upload = st.file_uploader(t("data.upload"), type=["csv", "txt", "tsv", "xlsx", "
                           help=t("data.upload_help", limit=ingest.MAX_UPLOAD_MB))
 if upload is not None:
     try:
-        with st.spinner(t("ingest.stage.read")):
-            raw = importer.read_upload(upload.name, upload.getvalue())
-    except ingest.ImportRejected as rejected:
-        st.error(rejected.report.render(lang()))
+        raw, mapping, checked = importer.read_and_check(upload, importer.mapping_step)
+    except Exception as error:  # a file no reader expected: one sentence, not a traceback
+        st.error(t("data.unreadable", name=upload.name, reason=str(error).splitlines()[0][:200] if str(error) else
+                   type(error).__name__), icon=":material/error:")
         st.stop()
-    st.caption(t("data.detected", format=t(f"ingest.formats.{raw.fmt}"), encoding=raw.encoding or "—",
-                 delimiter=repr(raw.delimiter) if raw.delimiter else "—", rows=fmt.count(len(raw.frame))))
-    with st.expander(t("data.preview"), expanded=True):
-        st.dataframe(raw.frame.head(20), hide_index=True, key="preview")
-    st.markdown(f"**{t('data.mapping_title')}**")
-    st.caption(t("data.mapping_caption"))
-    mapping = importer.mapping_editor(raw)
-    checked = ingest.validate(raw, mapping)
     report = checked.report
     if report.problems:
         st.warning(t("data.problems_found", problems=fmt.count(len(report.problems)),
@@ -76,7 +68,7 @@ with cdnow, st.container(border=True):
                      sample if w == "sample" else full)
     if st.button(t("data.cdnow_button"), key="load_cdnow", icon=":material/library_music:"):
         with st.spinner(t("data.cdnow_loading")):
-            result = ingest.load_cdnow(state.store_for("cdnow"), which)
+            result = state.stop_when_busy(ingest.load_cdnow)(state.store_for("cdnow"), which)
         st.session_state["import_message"] = t("data.cdnow_loaded", rows=fmt.count(result.rows_loaded))
         state.switch_base("cdnow")
 with rebuild, st.container(border=True):
@@ -84,6 +76,6 @@ with rebuild, st.container(border=True):
     sure = st.checkbox(t("data.demo_confirm"), key="demo_confirm")
     if st.button(t("data.demo_button"), key="rebuild_demo", disabled=not sure, icon=":material/refresh:"):
         with st.spinner(t("common.building_demo")):
-            demo.build_demo(state.store_for("demo"))
+            state.stop_when_busy(demo.build_demo)(state.store_for("demo"))
         st.session_state["import_message"] = t("data.demo_rebuilt")
         state.switch_base("demo")
