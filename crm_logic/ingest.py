@@ -528,6 +528,14 @@ def _import(store, sources, mapping, fmt, skip_invalid, replace, progress, today
     notify(0.6, "ingest.stage.load")
     now = datetime.now()
     with store.transaction() as cur:
+        if not replace:  # again under the write lock: another session may have imported it meanwhile
+            for raw, _ in checked:
+                first = cur.execute("SELECT min(imported_at) FROM imports WHERE file_hash = ?", [raw.file_hash]).fetchone()[0]
+                if first is not None:
+                    report.problems.insert(0, Problem(raw.file_name, None, None, "already_imported",
+                                                      first.date().isoformat()))
+                    report.status = "rejected"
+                    raise ImportRejected(report)
         if replace:
             clear_base(cur)
         for key, value in meta.items():

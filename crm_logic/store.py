@@ -222,6 +222,8 @@ class Store:
                 self._last_use = time.monotonic()
                 if self._users == 0:
                     self._state.notify_all()
+                    if self._writable and self.linger is not None:  # a write is done: back to sharing
+                        self._close_connection()
                     self._release_later()
 
     def _open(self, write: bool, deadline: float) -> None:

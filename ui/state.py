@@ -19,6 +19,7 @@ from crm_logic.store import DEMO_BASE, BaseBusy, Store, base_path, data_dir, lis
 
 BASE_KEY = "base"
 LINGER_SECONDS = 1.0  # a run's queries share one opening of the file; idle longer, the file is let go
+WAIT_SECONDS = 10.0  # how long a run waits for the command line to let go of the base before saying so
 
 
 def stop_when_busy(fn: Callable) -> Callable:
@@ -37,7 +38,7 @@ def stop_when_busy(fn: Callable) -> Callable:
 
 @st.cache_resource(show_spinner=False)
 def open_base(path: str) -> Store:
-    return Store(path, linger=LINGER_SECONDS)
+    return Store(path, linger=LINGER_SECONDS, wait=WAIT_SECONDS)
 
 
 @stop_when_busy

@@ -1,4 +1,7 @@
 """The Data page in both languages: facts on a real base, a GBK upload imported, a bad file refused."""
+import io
+
+import pandas as pd
 import pytest
 
 from crm_logic.store import Store, base_path
@@ -51,3 +54,127 @@ def test_a_bad_date_is_reported_with_its_row_and_nothing_changes(cdnow):
     report = "\n".join(c.value for c in at.code)
     assert "bad.csv, row 3, column order_date" in report
     assert at.metric[0].value == "6,919"
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """The bytes behind every download button drawn, by file name (Streamlit's media storage, recorded)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    served: dict[str, bytes] = {}
+    keep = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        served[filename] = path_or_data
+        return keep(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return served
+
+
+@pytest.fixture
+def counted(monkeypatch) -> dict[str, int]:
+    """How often the upload is read and checked."""
+    from crm_logic import ingest
+
+    calls = {"read_file": 0, "validate": 0}
+    for name in calls:
+        original = getattr(ingest, name)
+
+        def counting(*args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(ingest, name, counting)
+    return calls
+
+
+def test_widget_clicks_never_read_or_check_the_upload_again(cdnow, counted):
+    at = run_page("views/data.py", "en", base="cdnow")
+    at.file_uploader(key="upload").set_value(("bad.csv", BAD.encode(), "text/csv")).run()
+    assert counted == {"read_file": 1, "validate": 1}
+    at.checkbox(key="skip_invalid").check().run()
+    at.toggle(key="import_new_base").set_value(True).run()
+    at.checkbox(key="replace").check().run()
+    assert_clean(at)
+    assert counted == {"read_file": 1, "validate": 1}, "clicks are answered from the cache"
+    quantity = next(box for box in at.selectbox if str(box.key).startswith("map_quantity_"))
+    quantity.set_value("amount").run()
+    assert counted == {"read_file": 1, "validate": 2}, "a new mapping is a new check, of the same read"
+
+
+HOSTILE = ("customer_id,order_date,amount\n"
+           "A1,\"=HYPERLINK(\"\"http://x.example\"\",\"\"x\"\")\",10\n"
+           "A2,2024-01-02,=cmd|' /C calc'!A0\n"
+           "A3,@x,5\n"
+           "A4,+1,6\n"
+           "A5,2024-01-03,-5\n")
+
+
+def test_the_validation_report_download_is_formula_safe(cdnow, downloads):
+    at = run_page("views/data.py", "en", base="cdnow")
+    at.file_uploader(key="upload").set_value(("hostile.csv", HOSTILE.encode(), "text/csv")).run()
+    assert_clean(at)
+    frame = pd.read_csv(io.BytesIO(downloads["validation_report.csv"]), encoding="utf-8-sig", dtype=str,
+                        keep_default_na=False)
+    assert len(frame) == 4, "rows 2-5 each have one bad cell; row 6 (a return of -5) is valid"
+    cells = {c for column in frame.columns for c in frame[column]}
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert {"'=HYPERLINK(\"http://x.example\",\"x\")", "'=cmd|' /C calc'!A0", "'@x", "'+1"} <= cells
+
+
+NEWER = "customer_id,order_date,amount\nLATE-1,1998-07-10,30\nLATE-2,1998-07-15,45.5\n"  # after CDNOW's last day
+
+
+def import_newer_orders(at):
+    at.switch_page("views/data.py").run()
+    at.file_uploader(key="upload").set_value(("newer.csv", NEWER.encode(), "text/csv")).run()
+    at.button(key="import_button").click().run()
+    assert_clean(at)
+    at.switch_page("views/overview.py").run()
+    assert_clean(at)
+
+
+def overview_figures(at) -> tuple[str, str, str]:
+    """The sidebar badge, the Overview's period caption and its Customers figure."""
+    captions = [c.value for c in at.caption]
+    badge = next(c for c in captions if "customers ·" in c)
+    period = next(c for c in captions if c.startswith("Last 12 months"))
+    return badge, period, {m.label: m.value for m in at.metric}["Customers"]
+
+
+def test_the_analysis_date_follows_newer_orders(cdnow):
+    at = run_page("views/overview.py", "en", base="cdnow")
+    badge, period, customers = overview_figures(at)
+    assert "1998-06-30" in badge and period.endswith("1998-06-30, compared with the 12 months before.")
+    assert customers == "2,357"
+    import_newer_orders(at)
+    badge, period, customers = overview_figures(at)
+    assert badge.endswith("1997-01-01 – 1998-07-15") and "– 1998-07-15," in period
+    assert customers == "2,359", "the two new customers bought before the new analysis date"
+    assert at.date_input[0].value.isoformat() == "1998-07-15"
+
+
+def test_an_analysis_date_the_user_chose_stays(cdnow):
+    from datetime import date
+
+    at = run_page("views/overview.py", "en", base="cdnow")
+    at.date_input[0].set_value(date(1998, 3, 31)).run()
+    assert "– 1998-03-31," in overview_figures(at)[1]
+    import_newer_orders(at)
+    badge, period, _ = overview_figures(at)
+    assert badge.endswith("– 1998-07-15") and "– 1998-03-31," in period
+    assert at.date_input[0].value == date(1998, 3, 31)
+
+
+def test_a_base_held_by_the_command_line_is_one_sentence_not_a_traceback(cdnow, monkeypatch):
+    from tests.unit.base_holder import held_base
+    from ui import state
+
+    monkeypatch.setattr(state, "WAIT_SECONDS", 0.2)
+    with held_base(base_path("cdnow")) as holder:
+        at = run_page("views/data.py", "en", base="cdnow")
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"The base “cdnow” is being written by the command line (python -m crm_logic, PID {holder.pid}); "
+        "try again in a moment."]
