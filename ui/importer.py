@@ -32,12 +32,12 @@ def upload_hash(upload) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def read_upload(file_hash: str, name: str, _data: bytes) -> ingest.RawTable:
+def read_upload(file_hash: str, name: str, _upload) -> ingest.RawTable:
     """The file as read, keyed on its hash and name (the name appears in the report). Read-only."""
-    return ingest.read_file(_data, file_name=name)
+    return ingest.read_file(_upload.getvalue(), file_name=name)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def check_upload(file_hash: str, name: str, mapping_key: str, _raw: ingest.RawTable) -> ingest.Validated:
     """The row check of a read file under one mapping. Read-only: shared by every rerun and session."""
     return ingest.validate(_raw, json.loads(mapping_key))
@@ -48,7 +48,7 @@ def read_and_check(upload, mapping_of) -> tuple[ingest.RawTable, dict, ingest.Va
     has been done for these bytes and this mapping, with a spinner the first time."""
     file_hash = upload_hash(upload)
     with st.spinner(t("ingest.stage.read"), show_time=True):
-        raw = read_upload(file_hash, upload.name, upload.getvalue())
+        raw = read_upload(file_hash, upload.name, upload)
     mapping = mapping_of(raw)
     with st.spinner(t("ingest.stage.validate"), show_time=True):
         checked = check_upload(file_hash, upload.name, json.dumps(mapping, sort_keys=True), raw)
