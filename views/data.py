@@ -33,18 +33,21 @@ upload = st.file_uploader(t("data.upload"), type=["csv", "txt", "tsv", "xlsx", "
                           help=t("data.upload_help", limit=ingest.MAX_UPLOAD_MB))
 if upload is not None:
     try:
-        raw, mapping, checked = importer.read_and_check(upload, importer.mapping_step)
+        mapping, options, checked = importer.read_and_check(upload)
     except Exception as error:  # a file no reader expected: one sentence, not a traceback
         st.error(t("data.unreadable", name=upload.name, reason=str(error).splitlines()[0][:200] if str(error) else
                    type(error).__name__), icon=":material/error:")
         st.stop()
     report = checked.report
+    found = importer.check_summary(checked)
+    if found:
+        st.markdown("\n".join(f"- {line}" for line in found))
     if report.problems:
         st.warning(t("data.problems_found", problems=fmt.count(len(report.problems)),
-                     valid=fmt.count(len(checked.rows))))
+                     valid=fmt.count(checked.rows_valid)))
         importer.show_report(report, "check")
     else:
-        st.success(t("data.all_valid", rows=fmt.count(len(checked.rows))))
+        st.success(t("data.all_valid", rows=fmt.count(checked.rows_valid)))
     left, right = st.columns(2)
     with left:
         base, is_new = importer.target_base()
@@ -52,7 +55,7 @@ if upload is not None:
         skip_invalid = st.checkbox(t("data.skip_invalid"), key="skip_invalid", help=t("data.skip_invalid_help"))
         replace = st.checkbox(t("data.replace"), key="replace", help=t("data.replace_help"))
     if st.button(t("data.import_button"), type="primary", key="import_button", icon=":material/upload:"):
-        importer.run_import(upload, mapping, base, is_new, skip_invalid, replace)
+        importer.run_import(upload, mapping, options, base, is_new, skip_invalid, replace)
 
 log = state.query(ingest.imports_log)
 if not log.empty:

@@ -178,3 +178,87 @@ def test_a_base_held_by_the_command_line_is_one_sentence_not_a_traceback(cdnow, 
     assert [e.value for e in at.error] == [
         f"The base “cdnow” is being written by the command line (python -m crm_logic, PID {holder.pid}); "
         "try again in a moment."]
+
+
+TAOBAO = ("订单编号,买家会员名,买家实际支付金额,订单状态,订单创建时间,宝贝标题\n"
+          "1001,u1,100.00,交易成功,2024-03-01 10:00:00,连衣裙\n"
+          "1002,u2,50.00,交易关闭,2024-03-02 11:00:00,连衣裙\n"
+          "1003,u1,30.00,退款成功,2024-03-03 12:00:00,T恤\n"
+          "1004,u3,20.00,等待买家付款,2024-03-04 13:00:00,T恤\n"
+          "1005,u3,70.00,交易成功,2024-03-05 14:00:00,帽子\n")
+
+
+@pytest.mark.parametrize("lang, platform_note", [("zh", "淘宝"), ("en", "Taobao")])
+def test_a_taobao_export_shows_platform_and_status_classes_that_the_user_can_change(cdnow, lang, platform_note):
+    at = run_page("views/data.py", lang, base="cdnow")
+    at.file_uploader(key="upload").set_value(("ExportOrderList.csv", TAOBAO.encode("gbk"), "text/csv")).run()
+    assert_clean(at)
+    found = "\n".join(m.value for m in at.markdown)
+    assert platform_note in found and "¥" in found
+    statuses = {box.label.split("”")[0].lstrip("“"): box for box in at.selectbox
+                if str(box.key).startswith("import_choice_status_")}
+    assert set(statuses) == {"交易成功", "交易关闭", "退款成功", "等待买家付款"}
+    assert statuses["交易关闭"].value == "cancelled" and statuses["交易成功"].value == "revenue"
+    assert any("2" in s.value for s in at.success), "only the two 交易成功 rows are revenue"
+    statuses["交易关闭"].set_value("revenue").run()
+    assert_clean(at)
+    assert any("3" in s.value for s in at.success), "the closed order now counts: 3 rows"
+    at.toggle(key="import_new_base").set_value(True).run()
+    at.text_input(key="import_base_name").input("shop").run()
+    at.button(key="import_button").click().run()
+    assert_clean(at)
+    with Store(base_path("shop"), read_only=True) as shop:
+        # 100 + 50 + 70: the rows classed revenue in the file above
+        assert shop.one("SELECT count(*), sum(amount)::DOUBLE FROM transactions") == (3, 220.0)
+        assert shop.get_meta("currency") == "¥"
+
+
+def two_sheet_workbook() -> bytes:
+    """Sheet 2023: a title line, then 2 orders; sheet 2024: a title line, then 3 orders."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for name, n in (("2023", 2), ("2024", 3)):
+        sheet = book.active if name == "2023" else book.create_sheet(name)
+        sheet.title = name
+        sheet.append([f"Orders {name}"])
+        sheet.append(["customer_id", "order_date", "amount"])
+        for i in range(n):
+            sheet.append([f"X{name}-{i}", f"{name}-02-0{i + 1}", 10 * (i + 1)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_excel_sheet_and_its_header_row_are_shown_and_can_be_chosen(cdnow):
+    at = run_page("views/data.py", "en", base="cdnow")
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    at.file_uploader(key="upload").set_value(("orders.xlsx", two_sheet_workbook(), xlsx)).run()
+    assert_clean(at)
+    sheet = at.selectbox(key="import_choice_sheet")
+    assert sheet.options == ["2023", "2024"] and sheet.value == "2023"
+    assert at.number_input(key="import_choice_header_row").value == 2, "the title line above is skipped"
+    assert any("All 2 rows are valid" in s.value for s in at.success)
+    sheet.set_value("2024").run()
+    assert_clean(at)
+    assert any("All 3 rows are valid" in s.value for s in at.success)
+
+
+AMBIGUOUS = "customer_id,order_date,amount\nD1,05/06/2024,10\nD2,03/04/2024,20\n"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_ambiguous_dates_are_asked_not_guessed(cdnow, lang):
+    at = run_page("views/data.py", lang, base="cdnow")
+    at.file_uploader(key="upload").set_value(("eu.csv", AMBIGUOUS.encode(), "text/csv")).run()
+    assert_clean(at)
+    assert at.warning, "05/06/2024 could be either: the user is asked"
+    at.selectbox(key="import_choice_date_order").set_value("dmy").run()
+    assert_clean(at)
+    assert not at.warning and at.success
+    at.toggle(key="import_new_base").set_value(True).run()
+    at.text_input(key="import_base_name").input("eu").run()
+    at.button(key="import_button").click().run()
+    with Store(base_path("eu"), read_only=True) as eu:
+        assert eu.df("SELECT CAST(order_date AS VARCHAR) AS d FROM transactions ORDER BY d")["d"].tolist() == [
+            "2024-04-03", "2024-06-05"]
