@@ -101,6 +101,8 @@ class RawTable:
     sheets: list[str] = field(default_factory=list)  # Excel: every sheet's name
     sheet: str | None = None  # Excel: the sheet read
     header_row: int | None = None  # the line or sheet row of the header (1-based); above it, title rows
+    first_line: int | None = None  # CSV read in place: the view `raw_cells` has no row numbers, its i-th
+    # record (0-based, in file order) is on line first_line + i (lines of bare delimiters included)
 
     def head(self, n: int = 20) -> pd.DataFrame:
         """The first n rows as the user's columns (for the preview)."""
@@ -320,30 +322,33 @@ def _header_line(lines: list[str], delimiter: str | None) -> int:
 
 
 def _read_csv_natively(raw: RawTable, path: Path) -> bool:
-    """DuckDB's reader when every line below the header is one record as wide as the header; False otherwise."""
+    """DuckDB's reader when every line below the header is one record as wide as the header; False otherwise.
+
+    Nothing is copied: `raw` is a view over the file, numbered in file order by a streaming row_number()."""
     header = next(csv.reader([_line(path, raw.header_row)], delimiter=raw.delimiter))
     width = len(header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"  # constants, not user input
+    quoted_path = str(path).replace("'", "''")
+    source = (f"read_csv('{quoted_path}', delim = '{raw.delimiter}', quote = '\"', escape = '\"', header = false, "
+              f"skip = {int(raw.header_row)}, columns = {columns}, auto_detect = false, null_padding = false, "
+              f"max_line_size = {MAX_LINE_BYTES}")  # the delimiter is one of ,;\t| (sniffed), never free text
     with staged(raw.stage) as con:
         try:
-            con.execute(f"""CREATE OR REPLACE TABLE raw_data AS SELECT * FROM read_csv(?, delim = ?, quote = '"',
-                escape = '"', header = false, skip = ?, columns = {columns}, auto_detect = false,
-                null_padding = false, store_rejects = true, max_line_size = {MAX_LINE_BYTES})""",
-                        [str(path), raw.delimiter, raw.header_row])
+            records = con.sql(f"SELECT count(*) FROM {source}, store_rejects = true)").fetchall()[0][0]
         except duckdb.Error as exc:
             if "line size" in str(exc).lower() or "maximum line" in str(exc).lower():
                 raise _Refused(_long_line(raw, path)) from exc
             return False
         rejected = con.sql("SELECT count(*) FROM reject_errors").fetchall()[0][0]
-        records = con.sql("SELECT count(*) FROM raw_data").fetchall()[0][0]
         if rejected or _count_lines(path) != raw.header_row + records:
-            con.execute("DROP TABLE raw_data")
             return False
         filled = " OR ".join(f"c{i} IS NOT NULL" for i in range(width))
-        con.execute(f"CREATE OR REPLACE VIEW raw AS SELECT *, rowid + {int(raw.header_row) + 1} AS row "
-                    f"FROM raw_data WHERE {filled}")
-        raw.n_rows = con.sql("SELECT count(*) FROM raw").fetchall()[0][0]
+        con.execute(f"CREATE OR REPLACE VIEW raw_cells AS SELECT * FROM {source})")
+        con.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM (SELECT *, row_number() OVER () + "
+                    f"{int(raw.header_row)} AS row FROM raw_cells) WHERE {filled}")
+        raw.n_rows = con.sql(f"SELECT count(*) FROM raw_cells WHERE {filled}").fetchall()[0][0]
     raw.columns = _unique([h.strip() for h in header])
+    raw.first_line = raw.header_row + 1
     return True
 
 
@@ -501,6 +506,7 @@ def _read_parquet(raw: RawTable, path: Path) -> None:
         cells = ", ".join(f'CAST("{n.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{i}' for i, n in enumerate(names))
         con.execute(f"CREATE OR REPLACE TABLE raw_data AS SELECT {cells} FROM read_parquet(?)", [str(path)])
         con.execute("CREATE OR REPLACE VIEW raw AS SELECT *, rowid + 1 AS row FROM raw_data")
+        con.execute("CREATE OR REPLACE VIEW raw_cells AS SELECT * FROM raw")
         raw.n_rows = con.sql("SELECT count(*) FROM raw").fetchall()[0][0]
     raw.columns = _unique([str(n).strip() for n in names])
 
@@ -518,6 +524,7 @@ def _stage_frame(raw: RawTable, frame: pd.DataFrame, rows: np.ndarray, header: l
         con.execute(f"CREATE OR REPLACE TABLE raw_data AS SELECT {cells}{', ' if cells else ''}row FROM incoming")
         con.unregister("incoming")
         con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_data")
+        con.execute("CREATE OR REPLACE VIEW raw_cells AS SELECT * FROM raw_data")
     raw.columns = _unique([str(h).strip() for h in header])
     raw.n_rows = len(rows)
     raw.problems = list(problems or [])

@@ -43,7 +43,7 @@ ROW_CHECKS = (
     ("bad_date", "order_date", "date_text IS NOT NULL AND order_date IS NULL AND NOT date_pending"),
     ("future_date", "order_date", "order_date > DATE '{today}'"),
     ("missing_amount", "amount", "amount_text IS NULL"),
-    ("bad_amount", "amount", "amount_text IS NOT NULL AND (amount IS NULL OR abs(amount) >= 1e16)"),
+    ("bad_amount", "amount", "amount_text IS NOT NULL AND (amount IS NULL OR NOT isfinite(amount) OR abs(amount) >= 1e16)"),
     ("missing_quantity", "quantity", "derived AND quantity_text IS NULL"),
     ("bad_value", "quantity", "quantity_text IS NOT NULL AND quantity IS NULL"),
     ("bad_value", "gross_margin", "margin_text IS NOT NULL AND gross_margin IS NULL"),
@@ -57,7 +57,9 @@ _COMPACT = r"[0-9]{8}"
 _XY = r"([0-9]{1,2})\s*([-/.])\s*([0-9]{1,2})\s*[-/.]\s*([0-9]{4})"
 _SERIAL = r"[0-9]{5}(\.[0-9]+)?"
 _MACROS = rf"""
-CREATE OR REPLACE TEMP MACRO cell(x) AS nullif(trim(CAST(x AS VARCHAR), ' ' || chr(9) || chr(13) || chr(10) || '　'), '');
+CREATE OR REPLACE TEMP MACRO cell(x) AS nullif(CASE
+    WHEN left(x, 1) IN (' ', chr(9), chr(10), chr(13), chr(12288)) OR right(x, 1) IN (' ', chr(9), chr(10), chr(13), chr(12288))
+    THEN trim(x, ' ' || chr(9) || chr(10) || chr(13) || chr(12288)) ELSE x END, '');
 CREATE OR REPLACE TEMP MACRO halfwidth(x) AS translate(x, '０１２３４５６７８９．，－＋（）／：￥　',
                                                           '0123456789.,-+()/:¥ ');
 CREATE OR REPLACE TEMP MACRO bare_number(x) AS
@@ -68,6 +70,8 @@ CREATE OR REPLACE TEMP MACRO point_number(t) AS CASE
 CREATE OR REPLACE TEMP MACRO comma_number(t) AS CASE
     WHEN regexp_full_match(t, '([0-9]{{1,3}}(\.[0-9]{{3}})+|[0-9]+)(,[0-9]+)?|,[0-9]+')
         THEN TRY_CAST(replace(replace(t, '.', ''), ',', '.') AS DOUBLE) END;
+CREATE OR REPLACE TEMP MACRO quick_day(x) AS CAST(try_strptime(x, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d',
+    '%Y/%m/%d %H:%M:%S', '%Y/%m/%d', '%Y-%m-%dT%H:%M:%S']) AS DATE);
 CREATE OR REPLACE TEMP MACRO date_text(x) AS regexp_replace(halfwidth(x), '{_TIME}', '');
 CREATE OR REPLACE TEMP MACRO day(t, xy) AS CAST(CASE
     WHEN regexp_full_match(t, '{_YMD}') THEN try_strptime(regexp_replace(t, '^{_YMD}$', '\1-\2-\3'), '%Y-%m-%d')
@@ -149,12 +153,18 @@ LOADED = ("customer_id", "order_id", "order_date", "amount", "quantity", "catego
           "customer_name", "region", "customer_class", "industry", "channel")
 
 
-def _number(bare: str, comma: str) -> str:
-    """SQL for the value of a bare number column: 1,234.50  -5  +5  (120.00); with comma, 1.234,50."""
+def _number(text: str, comma: str) -> str:
+    """SQL for the value of a text column: 1,234.50  ¥-5  +5  (120.00)  １２３; with comma, 1.234,50 €.
+    Plain numbers go through DuckDB's cast; only the others are cleaned (the cleaning costs a regex)."""
     unsigned = "comma_number" if comma == "true" else "point_number"
-    return (f"CASE WHEN {bare} LIKE '(%)' THEN -{unsigned}(substr({bare}, 2, length({bare}) - 2)) "
-            f"WHEN {bare} LIKE '-%' THEN -{unsigned}(substr({bare}, 2)) "
-            f"WHEN {bare} LIKE '+%' THEN {unsigned}(substr({bare}, 2)) ELSE {unsigned}({bare}) END")
+    bare = f"bare_number({text})"
+    cleaned = (f"CASE WHEN {bare} LIKE '(%)' THEN -{unsigned}(substr({bare}, 2, length({bare}) - 2)) "
+               f"WHEN {bare} LIKE '-%' THEN -{unsigned}(substr({bare}, 2)) "
+               f"WHEN {bare} LIKE '+%' THEN {unsigned}(substr({bare}, 2)) ELSE {unsigned}({bare}) END")
+    if comma == "true":
+        return cleaned
+    plain = f"regexp_full_match({text}, '-?[0-9]+(\\.[0-9]+)?')"
+    return f"CASE WHEN {plain} THEN TRY_CAST({text} AS DOUBLE) ELSE {cleaned} END"
 
 
 def loadable_sql(view: str) -> str:
@@ -250,7 +260,8 @@ def _date_order(con, column: str, chosen: str, report: ValidationReport, name: s
     first, second, dots, n = con.sql(f"""
         SELECT max(CAST(regexp_extract(t, '^{_XY}$', 1) AS INTEGER)), max(CAST(regexp_extract(t, '^{_XY}$', 3) AS INTEGER)),
                count(*) FILTER (regexp_extract(t, '^{_XY}$', 2) = '.'), count(*)
-        FROM (SELECT date_text(cell({column})) AS t FROM raw) WHERE regexp_full_match(t, '{_XY}')""").fetchall()[0]
+        FROM (SELECT date_text(cell({column})) AS t FROM raw_cells WHERE quick_day(cell({column})) IS NULL)
+        WHERE regexp_full_match(t, '{_XY}')""").fetchall()[0]
     if chosen != "auto":
         order = chosen
     elif not n:
@@ -270,12 +281,13 @@ def _date_order(con, column: str, chosen: str, report: ValidationReport, name: s
 
 def _decimal(con, column: str, chosen: str, delimiter: str | None, report: ValidationReport) -> str:
     """',' when amounts show a decimal comma (1531,75 or 1.234,50) and no decimal point; '.' otherwise."""
-    if chosen == "auto":
+    if chosen == "auto" and con.sql(f"SELECT count(*) FROM raw_cells WHERE contains({column}, ',')").fetchall()[0][0]:
         commas, points = con.sql(f"""
             SELECT count(*) FILTER (regexp_matches(t, '[0-9],[0-9]{{1,2}}$') OR regexp_matches(t, '\\.[0-9]{{3}},')),
                    count(*) FILTER (regexp_matches(t, '[0-9]\\.[0-9]{{1,2}}$') OR regexp_matches(t, ',[0-9]{{3}}\\.'))
-            FROM (SELECT bare_number(cell({column})) AS t FROM raw)""").fetchall()[0]
+            FROM (SELECT bare_number(cell({column})) AS t FROM raw_cells)""").fetchall()[0]
         chosen = "," if commas and not points else "."
+    chosen = "." if chosen == "auto" else chosen
     if chosen == ",":
         report.notes.append(("decimal_comma", {}))
     return chosen
@@ -288,7 +300,7 @@ def _currency(con, col, amount_col, chosen, platform, report, name) -> str | Non
     else:
         symbol = None
         if "currency" in col:
-            codes = [r[0] for r in con.sql(f"SELECT DISTINCT upper(cell({col['currency']})) FROM raw "
+            codes = [r[0] for r in con.sql(f"SELECT DISTINCT upper(cell({col['currency']})) FROM raw_cells "
                                            f"WHERE cell({col['currency']}) IS NOT NULL LIMIT 5").fetchall()]
             if len(codes) > 1:
                 report.problems.append(Problem(name, None, None, "mixed_currencies", ", ".join(sorted(codes))))
@@ -296,7 +308,8 @@ def _currency(con, col, amount_col, chosen, platform, report, name) -> str | Non
         if symbol is None:
             marks = con.sql(f"""SELECT count(*) FILTER (t LIKE '%$%'), count(*) FILTER (regexp_matches(t, '[¥￥元]|RMB|CNY')),
                                        count(*) FILTER (regexp_matches(t, '€|EUR')), count(*) FILTER (t LIKE '%£%')
-                                FROM (SELECT cell({amount_col}) AS t FROM raw)""").fetchall()[0]
+                                FROM (SELECT cell({amount_col}) AS t FROM raw_cells
+                                      WHERE TRY_CAST(cell({amount_col}) AS DOUBLE) IS NULL)""").fetchall()[0]
             if max(marks):
                 symbol = ("$", "¥", "€", "£")[marks.index(max(marks))]
         symbol = symbol or platform_currency(platform)
@@ -310,54 +323,69 @@ def _build(con, key: str, col: dict[str, str], derived: bool, result: Validated,
     """checked_<key>: each row parsed once; fixes_<key>: the few rows of orders needing attention; the view."""
     comma = "true" if result.decimal == "," else "false"
     xy = "NULL" if result.date_order in (None, "ymd") else f"'{_XY_ORDER[result.date_order]}'"
-    pending = f"regexp_full_match(date_bare, '{_XY}')" if result.date_order is None else "false"  # until chosen
+    pending = f"regexp_full_match(date_text(date_text), '{_XY}')" if result.date_order is None else "false"  # asked
 
     def cell(f):
         return f"cell({col[f]})" if f in col else "CAST(NULL AS VARCHAR)"
 
     amount_text = cell("unit_price") if derived else cell("amount")
-    amount = f"quantity * {_number('amount_bare', comma)}" if derived else _number("amount_bare", comma)
+    read = _number("amount_text", comma)
+    amount = f"quantity * {read}" if derived else read
     all_cells = ", ".join(f"c{i}" for i in range(len(result.raw.columns)))
+    in_place = result.raw.first_line is not None
+    blank = " AND ".join(f"c{i} IS NULL" for i in range(len(result.raw.columns))) if in_place else "false"
     yes, no = (", ".join(f"'{w}'" for w in words) for words in (YES, NO))  # constants, not user input
-    # Layers, so that each cleaning runs once per cell: text cells -> bare numbers and dates -> values.
+    # Cells as text first, then values: the common forms through DuckDB's own casts, the rest cleaned. A CSV
+    # read in place is numbered here, in file order (a streaming row_number), lines of bare delimiters too.
     con.execute(f"""CREATE OR REPLACE TABLE checked_{key} AS
-        SELECT * EXCLUDE (amount_bare, quantity_bare, margin_bare, discount_bare, date_bare, amount_read),
+        SELECT * EXCLUDE (amount_read),
                CASE WHEN quantity < 0 THEN -abs(amount_read) ELSE amount_read END AS amount_signed FROM (
         SELECT *, {amount} AS amount_read FROM (
-        SELECT *, day(date_bare, {xy}) AS order_date, {pending} AS date_pending, {_number('quantity_bare', comma)} AS quantity,
-               {_number('margin_bare', comma)} AS gross_margin,
+        SELECT *, CASE WHEN quick_day(date_text) IS NOT NULL THEN quick_day(date_text)
+                       ELSE day(date_text(date_text), {xy}) END AS order_date,
+               {pending} AS date_pending, {_number('quantity_text', comma)} AS quantity,
+               {_number('margin_text', comma)} AS gross_margin,
                CASE WHEN lower(discount_text) IN ({yes}) THEN true WHEN lower(discount_text) IN ({no}) THEN false
                     WHEN regexp_full_match(discount_text, '[0-9.]+折') THEN true
-                    ELSE {_number('discount_bare', comma)} <> 0 END AS discounted
+                    ELSE {_number('discount_text', comma)} <> 0 END AS discounted
         FROM (
-        SELECT *, date_text(date_text) AS date_bare, bare_number(amount_text) AS amount_bare,
-               bare_number(quantity_text) AS quantity_bare, bare_number(margin_text) AS margin_bare,
-               bare_number(discount_text) AS discount_bare
-        FROM (
-        SELECT row, {cell('customer_id')} AS customer_id, {cell('order_id')} AS order_id,
+        SELECT {f'row_number() OVER () + {int(result.raw.first_line) - 1}' if in_place else 'row'} AS row,
+               {cell('customer_id')} AS customer_id, {cell('order_id')} AS order_id,
                {cell('order_date')} AS date_text, {amount_text} AS amount_text, {cell('quantity')} AS quantity_text,
                {cell('gross_margin')} AS margin_text, {cell('discounted')} AS discount_text,
                lower({cell('status')}) AS status,
                {', '.join(f"{cell(f)} AS {f}" for f in (*TEXT_FIELDS, 'customer_class'))},
-               hash({all_cells}) AS line_hash
-        FROM raw))))""")
+               hash({all_cells}) AS line_hash, {blank} AS blank
+        FROM raw_cells)))""")
+    con.execute(f"CREATE OR REPLACE VIEW lines_{key} AS SELECT * FROM checked_{key} WHERE NOT blank")
+    prefixed = con.sql(f"SELECT count(*) FROM lines_{key} WHERE order_id LIKE 'C%'").fetchall()[0][0] and con.sql(
+        f"""SELECT count(*) FILTER (regexp_full_match(order_id, 'C[0-9]+')) > 0
+                   AND count(*) FILTER (regexp_full_match(order_id, '[0-9]+')) > 0 FROM lines_{key}""").fetchall()[0][0]
+    con.execute(f"""CREATE OR REPLACE TABLE repeats_{key} AS
+        SELECT order_id, line_hash, min(row) AS first_row FROM lines_{key} WHERE order_id IS NOT NULL
+        GROUP BY ALL HAVING count(*) > 1""")
     con.execute(f"""CREATE OR REPLACE TABLE orders_{key} AS
-        SELECT order_id, min(row) AS first_row, arg_min(customer_id, row) FILTER (customer_id IS NOT NULL) AS customer,
-               arg_min(order_date, row) FILTER (order_date IS NOT NULL) AS day,
-               arg_min(status, row) FILTER (status IS NOT NULL) AS order_status
-        FROM checked_{key} WHERE order_id IS NOT NULL GROUP BY order_id
-        HAVING count(DISTINCT customer_id) > 1 OR count(DISTINCT order_date) > 1 OR count(DISTINCT status) > 1
-            OR count(customer_id) < count(*) OR count(order_date) < count(*) OR count(status) < count(*)
-            OR count(DISTINCT line_hash) < count(*)""")
+        SELECT order_id FROM lines_{key} WHERE order_id IS NOT NULL GROUP BY order_id
+        HAVING count(*) > 1 AND (min(customer_id) <> max(customer_id) OR min(order_date) <> max(order_date)
+            OR min(status) <> max(status) OR count(customer_id) < count(*) OR count(date_text) < count(*)
+            OR count(status) < count(*))""")
     con.execute(f"""CREATE OR REPLACE TABLE fixes_{key} AS
-        SELECT c.row, coalesce(c.customer_id, o.customer) AS customer_id,
-               CASE WHEN c.date_text IS NULL THEN o.day END AS carried_day,
-               coalesce(c.status, o.order_status) AS status,
-               CASE WHEN (c.customer_id IS NOT NULL AND c.customer_id <> o.customer)
-                      OR (c.order_date IS NOT NULL AND c.order_date <> o.day) THEN o.first_row END AS conflict_row,
-               CASE WHEN c.row > min(c.row) OVER (PARTITION BY c.order_id, c.line_hash)
-                    THEN min(c.row) OVER (PARTITION BY c.order_id, c.line_hash) END AS dup_row
-        FROM checked_{key} c JOIN orders_{key} o USING (order_id)""")
+        WITH lines AS (SELECT c.* FROM lines_{key} c SEMI JOIN orders_{key} USING (order_id)),
+        firsts AS (SELECT order_id, min(row) AS first_row,
+                          arg_min(customer_id, row) FILTER (customer_id IS NOT NULL) AS customer,
+                          arg_min(order_date, row) FILTER (order_date IS NOT NULL) AS day,
+                          arg_min(status, row) FILTER (status IS NOT NULL) AS order_status
+                   FROM lines GROUP BY order_id)
+        SELECT coalesce(l.row, r.row) AS row, l.customer_id, l.carried_day, l.status, l.conflict_row,
+               r.dup_row FROM (
+            SELECT c.row, coalesce(c.customer_id, o.customer) AS customer_id,
+                   CASE WHEN c.date_text IS NULL THEN o.day END AS carried_day,
+                   coalesce(c.status, o.order_status) AS status,
+                   CASE WHEN (c.customer_id IS NOT NULL AND c.customer_id <> o.customer)
+                          OR (c.order_date IS NOT NULL AND c.order_date <> o.day) THEN o.first_row END AS conflict_row
+            FROM lines c JOIN firsts o USING (order_id)) l
+        FULL JOIN (SELECT c.row, r.first_row AS dup_row FROM lines_{key} c JOIN repeats_{key} r
+                   USING (order_id, line_hash) WHERE c.row > r.first_row) r USING (row)""")
     con.execute(f"CREATE OR REPLACE TABLE classes_{key} AS SELECT * FROM (VALUES {_values(classes)}) t(value, class)")
     refunds_return = "true" if options.refunds == "return" else "false"
     drop_dups = "true" if options.duplicates == "drop" else "false"
@@ -368,18 +396,15 @@ def _build(con, key: str, col: dict[str, str], derived: bool, result: Validated,
                CASE WHEN f.carried_day IS NOT NULL THEN 'carried' ELSE c.date_text END AS date_text,
                coalesce(c.order_date, f.carried_day) AS order_date,
                c.amount_text, c.quantity_text, c.quantity,
-               CASE WHEN cancel.prefixed AND regexp_full_match(c.order_id, 'C[0-9]+') THEN -abs(c.amount_signed)
-                    ELSE c.amount_signed END AS amount,
+               {"CASE WHEN regexp_full_match(c.order_id, 'C[0-9]+') THEN -abs(c.amount_signed) ELSE c.amount_signed END"
+                if prefixed else "c.amount_signed"} AS amount,
                c.margin_text, c.gross_margin, c.discount_text, c.discounted,
                coalesce(f.status, c.status) AS status, {', '.join(f'c.{t}' for t in TEXT_FIELDS)},
                coalesce(n.key, CASE WHEN lower(c.customer_class) IN ({', '.join(f"'{k}'" for k in CUSTOMER_CLASSES)})
                                      THEN lower(c.customer_class) ELSE c.customer_class END) AS customer_class,
                f.conflict_row, f.dup_row, {'true' if derived else 'false'} AS derived, c.date_pending
-        FROM checked_{key} c LEFT JOIN fixes_{key} f USING (row)
-        LEFT JOIN (VALUES {_values(CLASS_NAMES)}) n(name, key) ON lower(c.customer_class) = n.name
-        CROSS JOIN (SELECT count(*) FILTER (regexp_full_match(order_id, '[0-9]+')) > 0
-                       AND count(*) FILTER (regexp_full_match(order_id, 'C[0-9]+')) > 0 AS prefixed
-                    FROM checked_{key}) cancel""")
+        FROM lines_{key} c LEFT JOIN fixes_{key} f USING (row)
+        LEFT JOIN (VALUES {_values(CLASS_NAMES)}) n(name, key) ON lower(c.customer_class) = n.name""")
     con.execute(f"""CREATE OR REPLACE VIEW classed_{key} AS
         SELECT p.*, CASE WHEN p.status IS NULL THEN 'revenue' ELSE s.class END AS class,
                p.customer_id IS NULL AS guest, {drop_dups} AND p.dup_row IS NOT NULL AS dropped
