@@ -435,7 +435,8 @@ def _read_excel(raw: RawTable, path: Path, sheet: str | None, header_row: int | 
     """The chosen sheet (default: the first with data) to its true extent, whatever its <dimension> tag says."""
     from openpyxl import load_workbook
 
-    book = load_workbook(path, read_only=True, data_only=True)
+    book = load_workbook(path.open("rb"), read_only=True, data_only=True)  # a file object: uploads are
+    # staged as <hash>.upload, and openpyxl refuses a path by its extension
     try:
         raw.sheets = list(book.sheetnames)
         if sheet is not None and sheet not in raw.sheets:
