@@ -55,9 +55,14 @@ def cmd_demo(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from crm_logic.ingest import ImportRejected, import_files
+    from crm_logic.ingest import ImportOptions, ImportRejected, import_files
 
     mapping = parse_map(args.map)
+    chosen = {name: getattr(args, name) for name in OPTION_FLAGS if getattr(args, name) is not None}
+    try:
+        options = ImportOptions(**chosen, status_classes=parse_map(args.status, "cli.bad_status") or {})
+    except ValueError as bad_option:
+        raise Refused("cli.bad_option", reason=bad_option) from None
     for name in args.files:
         if not Path(name).is_file():
             raise Refused("cli.missing_file", path=name)
@@ -65,7 +70,7 @@ def cmd_import(args) -> int:
         try:
             result = import_files(
                 store, [Path(f) for f in args.files], mapping=mapping, fmt=args.format,
-                skip_invalid=args.skip_invalid, replace=args.replace,
+                skip_invalid=args.skip_invalid, replace=args.replace, options=options,
             )
         except ImportRejected as rejected:
             print(rejected.report.render(args.lang), file=sys.stderr)
@@ -78,15 +83,16 @@ def cmd_import(args) -> int:
     return 0
 
 
-def parse_map(text: str | None) -> dict | None:
+def parse_map(text: str | None, refusal: str = "cli.bad_map") -> dict | None:
+    """A JSON object of names to names (or null), as --map and --status take it."""
     if not text:
         return None
     try:
         mapping = json.loads(text)
     except json.JSONDecodeError as error:
-        raise Refused("cli.bad_map", reason=error) from None
+        raise Refused(refusal, reason=error) from None
     if not isinstance(mapping, dict) or not all(isinstance(v, (str, type(None))) for v in mapping.values()):
-        raise Refused("cli.bad_map", reason=text)
+        raise Refused(refusal, reason=text)
     return mapping
 
 
@@ -184,6 +190,20 @@ def cmd_score(args) -> int:
     return 0
 
 
+# The reading choices of crm_logic.ingest.ImportOptions as flags of `import` (left out: detected / default).
+OPTION_FLAGS = {
+    "platform": ("NAME", "taobao, jd, pinduoduo, youzan, shopify, woocommerce, stripe or erp"),
+    "date_order": ("ORDER", "ymd, mdy or dmy, for dates like 05/06/2024"),
+    "decimal": ("MARK", "'.' or ',' (1.234,50)"),
+    "currency": ("SYMBOL", "shown on the base's money figures, e.g. ¥ or $"),
+    "refunds": ("CHOICE", "leave_out (default) or return"),
+    "duplicates": ("CHOICE", "identical repeated lines of one order: keep (default) or drop"),
+    "guests": ("CHOICE", "rows without a customer ID: leave_out (default) or refuse"),
+    "sheet": ("NAME", "the Excel sheet to read"),
+    "header_row": ("N", "the row holding the column names"),
+}
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (the usage itself is in --help)."""
 
@@ -221,6 +241,11 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--format", choices=["csv", "excel", "parquet", "cdnow"])
     i.add_argument("--skip-invalid", action="store_true")
     i.add_argument("--replace", action="store_true")
+    for flag, (metavar, text) in OPTION_FLAGS.items():
+        i.add_argument(f"--{flag.replace('_', '-')}", type=int if flag == "header_row" else str, metavar=metavar,
+                       help=text)
+    i.add_argument("--status", help='JSON {"status value": "revenue|unpaid|cancelled|refunded", ...} over the '
+                                    "platforms' defaults")
     i.set_defaults(func=cmd_import)
 
     n = sub.add_parser("info", parents=[common], help="print the base's figures as JSON")

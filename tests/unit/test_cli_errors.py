@@ -102,3 +102,19 @@ def test_a_base_held_by_another_program_is_refused_in_one_sentence_saying_who(ba
         assert zh == f"客户库“c”正被命令行（python -m crm_logic，进程 {holder.pid}）写入；请稍后重试。"
     after = json.loads(cli("info", "--db", base).stdout)
     assert after["transactions"] == 6919, "the refused import wrote nothing; the base is readable again"
+
+
+def test_reading_choices_are_flags_and_a_bad_one_is_one_line(tmp_path):
+    db = tmp_path / "eu.duckdb"
+    orders = tmp_path / "eu.csv"
+    orders.write_text("customer_id,order_date,amount\nD1,05/06/2024,10\nD2,03/04/2024,20\n", encoding="utf-8")
+    asked = cli("import", orders, "--db", db)
+    assert asked.returncode == 2 and "[ambiguous_dates]" in asked.stderr and not db.exists()
+    line = one_line_error(cli("import", orders, "--db", db, "--date-order", "dmx"))
+    assert line.startswith("Import option: date_order must be one of")
+    done = cli("import", orders, "--db", db, "--date-order", "dmy")
+    assert done.returncode == 0, done.stderr
+    # 05/06/2024 and 03/04/2024 read day first: 5 June and 3 April
+    assert json.loads(done.stdout) | {"dataset_version": 1} == {
+        "customers": 2, "transactions": 2, "revenue": 30.0, "first_date": "2024-04-03", "last_date": "2024-06-05",
+        "dataset_version": 1}
