@@ -230,7 +230,7 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
 
     with staged(raw.stage) as con:
         result.date_order = _date_order(con, col["order_date"], options.date_order, report, name, cols)
-        result.decimal = _decimal(con, amount_col, options.decimal, raw.delimiter, report)
+        result.decimal = _decimal(con, amount_col, options.decimal, report)
         result.currency = _currency(con, col, amount_col, options.currency, result.platform, report, name)
         report.currency = result.currency or ""
         classes = {**default_status_classes(), **{k.strip().lower(): v for k, v in options.status_classes.items()}}
@@ -239,10 +239,14 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
         result.view = f"valid_{key}"
         if not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [result.view]).fetchall()[0][0]:
             con.execute("BEGIN TRANSACTION")  # one commit for the whole build: each one costs a disk sync
-            _build(con, key, col, derived, result, classes, options, today)
+            try:
+                _build(con, key, col, derived, result, classes, options, today)
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
             con.execute("COMMIT")
         if "status" in col:
-            result.statuses = _statuses(con, result.view, classes)
+            result.statuses = _statuses(con, key)
             unknown = result.statuses[result.statuses["class"].isna()]
             if len(unknown):
                 report.problems.append(Problem(name, None, cols["status"], "unknown_status",
@@ -279,7 +283,7 @@ def _date_order(con, column: str, chosen: str, report: ValidationReport, name: s
     return order
 
 
-def _decimal(con, column: str, chosen: str, delimiter: str | None, report: ValidationReport) -> str:
+def _decimal(con, column: str, chosen: str, report: ValidationReport) -> str:
     """',' when amounts show a decimal comma (1531,75 or 1.234,50) and no decimal point; '.' otherwise."""
     if chosen == "auto" and con.sql(f"SELECT count(*) FROM raw_cells WHERE contains({column}, ',')").fetchall()[0][0]:
         commas, points = con.sql(f"""
@@ -431,12 +435,11 @@ def _values(pairs: dict[str, str]) -> str:
     return ", ".join(f"({quote(a)}, {quote(b)})" for a, b in pairs.items()) or "(NULL, NULL)"
 
 
-def _statuses(con, view: str, classes: dict[str, str]) -> pd.DataFrame:
-    frame = con.sql(f"""SELECT status AS value, any_value(class) AS class, count(*) AS rows,
-                               round(sum(amount), 2) AS amount
-                        FROM {view.replace('valid_', 'classed_')} WHERE status IS NOT NULL
-                        GROUP BY status ORDER BY rows DESC""").df()
-    return frame
+def _statuses(con, key: str) -> pd.DataFrame:
+    """One row per status value in the file: its class (None: unknown), rows and amount."""
+    return con.sql(f"""SELECT status AS value, any_value(class) AS class, count(*) AS rows,
+                              round(sum(amount), 2) AS amount
+                       FROM classed_{key} WHERE status IS NOT NULL GROUP BY status ORDER BY rows DESC""").df()
 
 
 def _facts(con, result: Validated, options: ImportOptions) -> None:
