@@ -259,7 +259,8 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--calibration-end", type=iso_date, help="fit on purchases up to this date")
     f.set_defaults(func=cmd_fit)
 
-    c = sub.add_parser("score", parents=[common], help="refresh the customer scores and write them to a file (settings left out "
+    c = sub.add_parser("score", parents=[common],
+                       help="refresh the customer scores and write them to a file (settings left out "
                                      "take the defaults of crm_logic.scores.ScoreSettings)")
     c.add_argument("--db", required=True)
     c.add_argument("--out", required=True, help="a .csv (UTF-8 with BOM), .xlsx or .parquet file")

@@ -23,10 +23,10 @@ PAGE_END = {
 
 
 # The Data page once more, with an order export uploaded: the mapping step and the check.
-TAOBAO_SAMPLE = ("订单编号,买家会员名,买家实际支付金额,订单状态,订单创建时间,宝贝标题\n"
-                 + "".join(f"{1000 + i},buyer{i % 7},{(i * 37) % 500 + 20}.00,{status},2024-0{1 + i % 9}-1{i % 10} 10:00:00,"
-                           f"商品{i % 4}\n" for i, status in enumerate(["交易成功"] * 14 + ["交易关闭"] * 3
-                                                                       + ["退款成功", "等待买家付款"])))
+TAOBAO_STATUSES = ["交易成功"] * 14 + ["交易关闭"] * 3 + ["退款成功", "等待买家付款"]
+TAOBAO_SAMPLE = "订单编号,买家会员名,买家实际支付金额,订单状态,订单创建时间,宝贝标题\n" + "".join(
+    f"{1000 + i},buyer{i % 7},{(i * 37) % 500 + 20}.00,{status},2024-0{1 + i % 9}-1{i % 10} 10:00:00,商品{i % 4}\n"
+    for i, status in enumerate(TAOBAO_STATUSES))
 
 
 def upload_shot(page, out: Path, lang: str) -> None:

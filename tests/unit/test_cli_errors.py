@@ -96,10 +96,10 @@ def test_a_base_held_by_another_program_is_refused_in_one_sentence_saying_who(ba
         done = cli("import", CDNOW_SAMPLE, "--db", base, "--wait", "0.3")
         line = one_line_error(done)
         assert done.returncode == 75, "EX_TEMPFAIL: a scheduler may retry"
-        assert line == f"The base “c” is being written by the command line (python -m crm_logic, PID {holder.pid}); " \
-                       "try again in a moment."
+        assert line == (f"The base “c” is being written by the command line (python -m crm_logic, "
+                        f"PID {holder.pid}); try again in a moment.")
         zh = one_line_error(cli("info", "--db", base, "--wait", "0.3", lang="zh"))
-        assert zh == f"客户库“c”正被命令行（python -m crm_logic，进程 {holder.pid}）写入；请稍后重试。"
+        assert zh == f"客户库“c”正被命令行（python -m crm_logic，进程 {holder.pid}）写入；请稍后重试。"  # noqa: E501
     after = json.loads(cli("info", "--db", base).stdout)
     assert after["transactions"] == 6919, "the refused import wrote nothing; the base is readable again"
 
