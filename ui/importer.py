@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import asdict
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -222,6 +223,8 @@ def run_import(upload, mapping, options: ingest.ImportOptions, base: str, is_new
             progress=lambda f, stage: bar.progress(min(f, 1.0), text=t(stage)))
     except ingest.ImportRejected as rejected:
         bar.empty()
+        if is_new:
+            forget_new_base(store)
         st.error(t("data.rejected"))
         st.code(rejected.report.render(lang()), language=None)
         show_report(rejected.report, "rejected")
@@ -230,6 +233,14 @@ def run_import(upload, mapping, options: ingest.ImportOptions, base: str, is_new
     st.session_state["import_message"] = t("data.imported", rows=f"{result.rows_loaded:,}",
                                            skipped=f"{result.rows_skipped:,}", customers=f"{result.customers_new:,}")
     state.switch_base(base)
+
+
+def forget_new_base(store) -> None:
+    """A refused import into a new base leaves no empty base behind in the list."""
+    store.close()
+    state.open_base.clear(str(store.path))
+    for leftover in (store.path, Path(f"{store.path}.wal")):
+        leftover.unlink(missing_ok=True)
 
 
 def imports_log_frame(log: pd.DataFrame) -> pd.DataFrame:

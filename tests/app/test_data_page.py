@@ -262,3 +262,15 @@ def test_ambiguous_dates_are_asked_not_guessed(cdnow, lang):
     with Store(base_path("eu"), read_only=True) as eu:
         assert eu.df("SELECT CAST(order_date AS VARCHAR) AS d FROM transactions ORDER BY d")["d"].tolist() == [
             "2024-04-03", "2024-06-05"]
+
+
+def test_a_refused_import_into_a_new_base_leaves_no_base_behind(cdnow):
+    at = run_page("views/data.py", "en", base="cdnow")
+    at.file_uploader(key="upload").set_value(("bad.csv", BAD.encode(), "text/csv")).run()
+    at.toggle(key="import_new_base").set_value(True).run()
+    at.text_input(key="import_base_name").input("fresh").run()
+    at.button(key="import_button").click().run()
+    assert_clean(at)
+    assert at.error and "Nothing was imported" in at.error[0].value
+    assert not base_path("fresh").exists()
+    assert "fresh" not in at.selectbox(key="base").options
