@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Iterable
 
 STATUS_CLASSES = ("revenue", "unpaid", "cancelled", "refunded")
-LEFT_OUT = ("unpaid", "cancelled")  # never revenue; "refunded" depends on the user's choice
 MIN_SIGNATURE = 3  # signature headers a file must show to be called a platform's export
 
 # Header names that map to a field on any file, compared after normalise (first match wins).

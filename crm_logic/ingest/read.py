@@ -35,6 +35,7 @@ from crm_logic.ingest.report import Problem
 FORMATS = ("csv", "excel", "parquet", "cdnow")
 MAX_LINE_BYTES = 4 * 2**20  # a line longer than this holds no order: it is refused with its line number
 STAGE_MEMORY = "512MB"  # DuckDB's buffer limit while staging and checking (it spills to disk beyond)
+OPEN_STAGES = 4  # scratch connections kept open per process; older ones close (reopening costs ~0.1 s)
 STAGE_MAX_AGE = 6 * 3600  # scratch files older than this (seconds) are removed at the next read
 CDNOW_COLUMNS = ("customer_id", "sample_id", "date", "number_of_cds", "dollar_value")
 _CDNOW_HEADER = re.compile(r"^\s*customer_id\s+date\s+number_of_cds\s+dollar_value\s*$", re.I)
@@ -47,7 +48,7 @@ _FORMULA_WITHOUT_VALUE = re.compile(rb"<c [^>]*>\s*<f[^>]*(?:/>|>[^<]*</f>)\s*(?
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 _connections: dict[str, duckdb.DuckDBPyConnection] = {}
-_on_connect: list = []  # functions run on each new scratch connection (validate registers its SQL macros)
+CONNECT_HOOKS: list = []  # functions run on each new scratch connection (validate registers its SQL macros)
 
 
 def stage_dir() -> Path:
@@ -64,13 +65,28 @@ def staged(stage: str) -> Iterator[duckdb.DuckDBPyConnection]:
     with _locks_guard:
         lock = _locks.setdefault(stage, threading.Lock())
     with lock:
-        con = _connections.get(stage)
+        con = _connections.pop(stage, None)
         if con is None:
-            con = _connections[stage] = duckdb.connect(stage)
+            _close_idle()
+            con = duckdb.connect(stage)
             con.execute(f"SET memory_limit = '{STAGE_MEMORY}'")
-            for prepare in _on_connect:
+            for prepare in CONNECT_HOOKS:
                 prepare(con)
+        _connections[stage] = con  # most recently used last
         yield con
+
+
+def _close_idle() -> None:
+    """Close the least recently used connections beyond OPEN_STAGES that nobody is using (each holds a buffer)."""
+    for stage in list(_connections)[: max(0, len(_connections) - OPEN_STAGES + 1)]:
+        lock = _locks.get(stage)
+        if lock is not None and lock.acquire(blocking=False):
+            try:
+                con = _connections.pop(stage, None)
+                if con is not None:
+                    con.close()
+            finally:
+                lock.release()
 
 
 def close_stage(stage: str) -> None:
@@ -112,13 +128,6 @@ class RawTable:
     def frame(self) -> pd.DataFrame:
         """Every row as text, the user's column names (reads the whole stage: for tests and small files)."""
         return self._select("")
-
-    @property
-    def rows(self) -> np.ndarray:
-        if not self.stage:
-            return np.empty(0, dtype=np.int64)
-        with staged(self.stage) as con:
-            return con.sql("SELECT row FROM raw ORDER BY row").fetchnumpy()["row"].astype(np.int64)
 
     def _select(self, limit: str) -> pd.DataFrame:
         if not self.stage:

@@ -15,9 +15,10 @@ from datetime import date
 
 import pandas as pd
 
-from crm_logic.ingest.platforms import (FIELDS, LEFT_OUT, STATUS_CLASSES, auto_mapping, currency_symbol,
-                                        default_status_classes, detect_platform, platform_currency)
-from crm_logic.ingest.read import RawTable, _on_connect, staged
+from crm_logic.ingest.platforms import (FIELDS, STATUS_CLASSES, auto_mapping, currency_symbol,
+                                        default_status_classes, detect_platform, platform_currency,
+                                        platforms)
+from crm_logic.ingest.read import RawTable, CONNECT_HOOKS, staged
 from crm_logic.ingest.report import MAX_KEPT, Problem, ValidationReport
 from crm_logic.store import CUSTOMER_CLASSES
 
@@ -113,6 +114,8 @@ class ImportOptions:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}")
+        if self.platform is not None and self.platform not in platforms():
+            raise ValueError(f"platform must be one of {sorted(platforms())}, not {self.platform!r}")
         bad = {v: c for v, c in self.status_classes.items() if c not in STATUS_CLASSES}
         if bad:
             raise ValueError(f"status classes must be one of {STATUS_CLASSES}: {bad}")
@@ -180,7 +183,7 @@ def macros(con) -> None:
     con.execute(_MACROS)
 
 
-_on_connect.append(macros)
+CONNECT_HOOKS.append(macros)
 
 
 def _mapping(columns: list[str], explicit: dict[str, str | None] | None, platform: str | None) -> dict[str, str]:

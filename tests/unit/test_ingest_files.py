@@ -3,6 +3,7 @@ rows, formulas never calculated, old .xls, UTF-16 without a BOM, a giant cell fa
 from __future__ import annotations
 
 import re
+from pathlib import Path
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -50,6 +51,14 @@ def test_a_wrong_dimension_tag_does_not_truncate_the_sheet(tmp_path, store):
     assert book.active.max_row == 2  # what a reader that trusts the tag sees
     book.close()
     import_files(store, [lying], today=TODAY)
+    assert store.one("SELECT count(*), sum(amount) FROM transactions") == (40, REVENUE)
+
+
+def test_a_workbook_uploaded_as_bytes_is_read(tmp_path, store):
+    path = workbook(tmp_path / "orders.xlsx", {"Orders": [["客户编号", "订单日期", "金额", "订单号"], *ROWS]})
+    raw = read_file(path.read_bytes(), file_name="from_browser.xlsx")
+    assert (raw.fmt, raw.n_rows, raw.problems) == ("excel", 40, [])
+    import_files(store, [path.read_bytes()], today=TODAY)
     assert store.one("SELECT count(*), sum(amount) FROM transactions") == (40, REVENUE)
 
 
@@ -148,3 +157,16 @@ def test_every_message_names_file_row_and_column_in_both_languages(tmp_path, sto
     report = rejected.value.report
     assert "bad.csv, row 2, column 金额" in report.render("en")
     assert "bad.csv，第 2 行，金额 列" in report.render("zh")
+
+
+def test_a_read_file_survives_pickling_as_the_page_cache_does(tmp_path):
+    import pickle
+
+    path = tmp_path / "orders.csv"
+    path.write_text("客户编号,订单日期,金额\n" + "".join(f"C{i},2024-03-01,{i}\n" for i in range(30)), encoding="utf-8")
+    raw = pickle.loads(pickle.dumps(read_file(path)))
+    assert (raw.n_rows, raw.columns, raw.first_line) == (30, ["客户编号", "订单日期", "金额"], 2)
+    assert raw.head(3)["客户编号"].tolist() == ["C0", "C1", "C2"]
+    assert validate(raw, today=TODAY).rows_valid == 30
+    raw.discard()
+    assert not Path(raw.stage).exists()

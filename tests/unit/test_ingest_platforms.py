@@ -294,3 +294,11 @@ def test_mixed_currencies_are_refused(tmp_path, store):
         import_files(store, [path], today=TODAY)
     assert [p.code for p in rejected.value.report.problems] == ["mixed_currencies"]
     assert store.is_empty()
+
+
+@pytest.mark.parametrize("option", [{"date_order": "ydm"}, {"decimal": ";"}, {"refunds": "keep"},
+                                    {"duplicates": "merge"}, {"guests": "drop"}, {"platform": "amazon"},
+                                    {"status_classes": {"paid": "income"}}])
+def test_an_unknown_choice_is_refused_by_name(option):
+    with pytest.raises(ValueError, match=next(iter(option)).split("_")[0]):
+        ImportOptions(**option)
