@@ -1,8 +1,12 @@
-"""The customer-list downloads of the app (ui/widgets.customer_table) are formula-safe: customers whose
-ids and names a spreadsheet would run come out as text, and number columns stay numbers."""
+"""The downloads of the app (customer lists through ui/widgets.customer_table, the Excel workbooks of
+the churn and alliance pages) are formula-safe: customers whose ids and names a spreadsheet would run
+come out as text, and number columns stay numbers."""
 import io
 
 import pandas as pd
+import pytest
+
+from tests.unit.test_exports import assert_safe_csv, assert_safe_workbook
 
 from crm_logic.store import Store, base_path
 from tests.app.conftest import assert_clean, run_page
@@ -40,3 +44,16 @@ def test_the_top_customers_download_is_formula_safe(data_dir, downloads):  # noq
     assert {"'" + v for v in HOSTILE.values()} <= set(text.iloc[:, 0]), "the hostile ids, neutralised"
     assert all(numeric[c].dtype.kind in "if" for c in numeric.columns if pd.to_numeric(
         text[c], errors="coerce").notna().all()), "number columns read back as numbers"
+
+
+@pytest.mark.parametrize("page", ["views/clv.py", "views/churn.py", "views/alliances.py"])
+def test_every_download_of_a_page_is_formula_safe(data_dir, downloads, page):  # noqa: F811
+    hostile_cdnow()
+    at = run_page(page, "en", base="cdnow", timeout=300)
+    assert_clean(at)
+    assert downloads, "the page offers downloads"
+    for name, data in downloads.items():
+        if name.endswith(".csv"):
+            assert_safe_csv(data)
+        elif name.endswith(".xlsx"):
+            assert_safe_workbook(data)
