@@ -29,8 +29,8 @@ with st.sidebar:
                  last=fmt.day(info.last_date)))
     if info.last_date:
         st.date_input(
-            t("common.as_of"), value=info.last_date, min_value=info.first_date, max_value=info.last_date,
-            key=f"as_of_{state.current_base()}", help=t("common.as_of_help"), format="YYYY-MM-DD",
+            t("common.as_of"), min_value=info.first_date, max_value=info.last_date,
+            help=t("common.as_of_help"), format="YYYY-MM-DD", **state.as_of_widget(info.last_date),
         )
 
 overview = st.Page("views/overview.py", title=t("nav.overview"), icon=":material/insights:", url_path="overview")

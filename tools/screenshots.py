@@ -31,6 +31,24 @@ NO_KPI = {"segments"}
 OPEN_AT = {"customer": "customer?customer=C0000003"}
 
 
+# The Data page once more, with an order export uploaded: the mapping step and the check.
+TAOBAO_STATUSES = ["交易成功"] * 14 + ["交易关闭"] * 3 + ["退款成功", "等待买家付款"]
+TAOBAO_SAMPLE = "订单编号,买家会员名,买家实际支付金额,订单状态,订单创建时间,宝贝标题\n" + "".join(
+    f"{1000 + i},buyer{i % 7},{(i * 37) % 500 + 20}.00,{status},2024-0{1 + i % 9}-1{i % 10} 10:00:00,商品{i % 4}\n"
+    for i, status in enumerate(TAOBAO_STATUSES))
+
+
+def upload_shot(page, out: Path, lang: str) -> None:
+    sample = Path(tempfile.mkdtemp()) / "ExportOrderList.csv"
+    sample.write_bytes(TAOBAO_SAMPLE.encode("gbk"))
+    page.locator(".st-key-upload input[type='file']").set_input_files(str(sample))
+    expect(page.locator(".st-key-import_button button")).to_be_visible(timeout=120_000)
+    settled(page)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=out / f"data_upload_{lang}.png", full_page=True)
+    print(out / f"data_upload_{lang}.png")
+
+
 def main(out: Path, height: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     process, url = start_app(Path(tempfile.mkdtemp()) / "data")
@@ -56,6 +74,8 @@ def main(out: Path, height: int) -> None:
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=out / f"{name}_{lang}.png", full_page=True)
                     print(out / f"{name}_{lang}.png")
+                    if name == "data":
+                        upload_shot(page, out, lang)
             browser.close()
     finally:
         process.terminate()
