@@ -139,6 +139,32 @@ def cmd_score(args) -> int:
     return 0
 
 
+def cmd_scenario(args) -> int:
+    """Apply --levers to the base's fitted model and print the scenario against the baseline as JSON."""
+    from crm_logic import scenarios
+    from crm_logic.models import ModelError
+    from crm_logic.scores import ScoreSettings, customer_facts, customer_values
+
+    try:
+        levers = scenarios.normalise(json.loads(args.levers))
+        given = {name: getattr(args, name) for name in ("as_of", "model", "horizon_months", "monthly_discount",
+                                                         "default_margin")}
+        settings = ScoreSettings(**{name: value for name, value in given.items() if value is not None})
+    except (ValueError, TypeError, AttributeError) as error:  # bad JSON or a lever out of range
+        print(f"--levers: {error}", file=sys.stderr)
+        return 2
+    with Store(args.db, read_only=True) as store:
+        try:
+            facts = customer_facts(store, settings)
+            groups = scenarios.customer_groups(store, customer_values(facts, settings), facts.as_of)
+            base = scenarios.prepare(facts, settings, groups)
+        except ModelError as error:
+            print(translate(f"clv.error.{error.key}", args.lang), file=sys.stderr)
+            return 2
+    print(json.dumps({**scenarios.simulate(base, levers), "model": facts.choice.model, "as_of": facts.as_of.isoformat()}))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m crm_logic", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -184,6 +210,20 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--default-margin", type=float)
     c.add_argument("--lang", choices=["zh", "en"], default="en")
     c.set_defaults(func=cmd_score)
+
+    from crm_logic.scenarios import LEVERS_HELP
+
+    w = sub.add_parser("scenario", help="what-if: customer equity under levers, against the baseline (JSON)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=LEVERS_HELP)
+    w.add_argument("--db", required=True)
+    w.add_argument("--levers", required=True, help='JSON, e.g. \'{"retention": 0.05, "segments": ["at_risk"]}\'')
+    w.add_argument("--as-of", type=date.fromisoformat, help="analysis date (default: the last order date)")
+    w.add_argument("--model", choices=["auto", "bg_nbd", "pareto_nbd", "mbg_nbd"])
+    w.add_argument("--horizon-months", type=int)
+    w.add_argument("--monthly-discount", type=float)
+    w.add_argument("--default-margin", type=float)
+    w.add_argument("--lang", choices=["zh", "en"], default="en")
+    w.set_defaults(func=cmd_scenario)
     return p
 
 
