@@ -161,7 +161,12 @@ def cmd_scenario(args) -> int:
         except ModelError as error:
             print(translate(f"clv.error.{error.key}", args.lang), file=sys.stderr)
             return 2
-    print(json.dumps({**scenarios.simulate(base, levers), "model": facts.choice.model, "as_of": facts.as_of.isoformat()}))
+    try:
+        result = scenarios.simulate(base, levers)
+    except ValueError as error:  # a scope the base has no data for
+        print(f"--levers: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps({**result, "model": facts.choice.model, "as_of": facts.as_of.isoformat()}))
     return 0
 
 

@@ -270,7 +270,8 @@ def _scope(base: Base, scope: dict) -> np.ndarray:
     mask = np.ones(len(base.p_alive), dtype=bool)
     for key, column in SCOPE_KEYS.items():
         if scope[key]:
-            mask &= base.customers[column].isin(scope[key]).to_numpy() if column in base.customers else False
+            _check(column in base.customers, f"{key}: this base has no {column} for its customers")
+            mask &= base.customers[column].isin(scope[key]).to_numpy()
     return mask
 
 
