@@ -121,3 +121,13 @@ def waterfall(labels: list[str], values: list[float], text: list[str], title: st
         totals=dict(marker_color=OKABE_ITO[0]), hoverinfo="text", hovertext=text,
     ))
     return _layout(fig, title, "", y_title, showlegend=False)
+
+
+def tornado(labels: list[str], low: list[float], high: list[float], hover_low: list[str], hover_high: list[str],
+            low_name: str, high_name: str, title: str, x_title: str) -> go.Figure:
+    """How far each input moves the result down and up: widest bar on top (inputs come sorted widest first)."""
+    fig = go.Figure()
+    for values, hover, name, colour in ((low, hover_low, low_name, OKABE_ITO[3]), (high, hover_high, high_name, OKABE_ITO[2])):
+        fig.add_bar(y=labels[::-1], x=values[::-1], orientation="h", name=name, marker_color=colour,
+                    hovertext=hover[::-1], hoverinfo="text")
+    return _layout(fig, title, x_title, "", barmode="overlay", height=max(300, 48 * len(labels) + 120))
