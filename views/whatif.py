@@ -1,4 +1,5 @@
 """What if: move the levers, watch customer equity move, keep and compare scenarios, take a report home."""
+import numpy as np
 import streamlit as st
 
 from crm_logic import scenarios
@@ -243,8 +244,13 @@ if normal["new_customers_per_month"] and normal["acquisition_cost"]:
 
 def waterfall_figure(steps, language):
     labels = [t(f"whatif.step.{s['key']}") for s in steps]
-    return charts.waterfall(labels, [s["value"] for s in steps], [money_text(s["value"]) for s in steps],
-                            t("whatif.chart.waterfall"), t("whatif.axis.money", currency=cur))
+    values = [s["value"] for s in steps]
+    text = [money_text(v) if i in (0, len(values) - 1) else f"{'+' if v >= 0 else ''}{money_text(v)}"
+            for i, v in enumerate(values)]
+    fig = charts.waterfall(labels, values, text, t("whatif.chart.waterfall"), t("whatif.axis.money", currency=cur))
+    levels = np.cumsum(values[:-1])
+    return charts.zoomed_money_axis(fig, "y", float(min(levels.min(), values[-1])),
+                                    float(max(levels.max(), values[-1])), language, cur)
 
 
 def tornado_figure(frame):
