@@ -280,7 +280,6 @@ def gainers_frame(levers):
 
 
 steps = scenarios.waterfall(base, levers)
-tornado = scenarios.sensitivity(base, levers)
 tab_bridge, tab_sensitivity, tab_who, tab_kept, tab_report = st.tabs(
     [t("whatif.tab.waterfall"), t("whatif.tab.sensitivity"), t("whatif.tab.who"), t("whatif.tab.kept"),
      t("whatif.tab.report")])
@@ -288,7 +287,8 @@ with tab_bridge:
     chart(waterfall_figure(steps, language), key="whatif_waterfall")
 with tab_sensitivity:
     st.caption(t("whatif.tornado_caption"))
-    chart(tornado_figure(tornado), key="whatif_tornado")
+    if st.toggle(t("whatif.tornado_show"), key="whatif_tornado_on"):  # fourteen evaluations: on request
+        chart(tornado_figure(scenarios.sensitivity(base, levers)), key="whatif_tornado")
 with tab_who:
     left, right = st.columns(2)
     with left:
@@ -368,17 +368,22 @@ with tab_report:
     chosen_ids = st.multiselect(t("whatif.report_choose"), options, default=["current"], max_selections=4,
                                 format_func=lambda i: t("whatif.current") if i == "current" else names[i],
                                 key="whatif_report_choice")
-    if chosen_ids:
+    signature = (chosen_ids, levers, language, privacy.workshop_mode(), store.dataset_version, settings)
+    if chosen_ids and st.button(t("whatif.report_prepare"), key="whatif_prepare", icon=":material/description:"):
         by_id = kept.set_index("scenario_id")
         items = [item(t("whatif.current"), "", st.session_state.get(K + "author", ""), levers) if i == "current" else
                  item(names[i], by_id.loc[i, "description"], by_id.loc[i, "author"], by_id.loc[i, "levers"])
                  for i in chosen_ids]
         context = {"base": store.name, "as_of": fmt.day(as_of), "model": model_name,
                    "months": settings.horizon_months, "discount": fmt.pct(settings.monthly_discount)}
+        with st.spinner(t("whatif.report_preparing")):
+            st.session_state["whatif_report"] = (signature, report.report_html(items, language, cur, context),
+                                                 report.report_workbook(items, language, cur, context))
+    prepared_report = st.session_state.get("whatif_report")
+    if prepared_report and prepared_report[0] == signature:  # a report of exactly what is on the screen
         c1, c2 = st.columns(2)
-        c1.download_button(t("whatif.download_html"), report.report_html(items, language, cur, context),
-                           file_name="whatif_report.html", mime="text/html", key="whatif_html",
-                           icon=":material/download:")
-        c2.download_button(t("whatif.download_excel"), report.report_workbook(items, language, cur, context),
-                           file_name="whatif_report.xlsx", key="whatif_xlsx", icon=":material/download:",
+        c1.download_button(t("whatif.download_html"), prepared_report[1], file_name="whatif_report.html",
+                           mime="text/html", key="whatif_html", icon=":material/download:", on_click="ignore")
+        c2.download_button(t("whatif.download_excel"), prepared_report[2], file_name="whatif_report.xlsx",
+                           key="whatif_xlsx", icon=":material/download:", on_click="ignore",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
