@@ -3,8 +3,11 @@ per-customer GROUP BY it is measured against. One mode per process (run.py reads
 
 Modes: `groupby` (count, sum, min and max date per customer, written as a table), `scores`
 (`crm_logic.scores.ensure_scores` with its default settings, what the app runs on a new base: model
-"auto" validates the transaction models on a holdout first) and `scores_bg_nbd` (the same with the model
-fixed to BG/NBD: summary, fit, score, write). Every mode opens the file, writes its result as a table
+"auto" validates the transaction models on a holdout first), `scores_bg_nbd` (the same with the model
+fixed to BG/NBD: summary, fit, score, write) and `segments` (issue 11: customer_values with BG/NBD, then
+the stages `segments` — crm_logic.tiers.segment_table, every customer's RFM segment, ABC tier, core
+quadrant, relationship form and behaviour type — and `migration`, the segments a quarter earlier and
+the flows; it writes the segment table). Every mode opens the file, writes its result as a table
 and closes it (DuckDB checkpoints on close), so all pay for the same open/write/close; the timed span
 starts after the imports and after the previous run's results are removed from the file.
 """
@@ -17,8 +20,9 @@ from pathlib import Path
 import duckdb
 
 from _common import write_json
-from crm_logic.scores import ScoreSettings, ensure_scores  # imported before the clock starts
+from crm_logic.scores import ScoreSettings, customer_facts, customer_values, ensure_scores  # imported before the clock starts
 from crm_logic.store import Store
+from crm_logic.tiers import segment_migration, segment_table
 
 GROUP_BY = """
 CREATE OR REPLACE TABLE bench_groupby AS
@@ -54,10 +58,38 @@ def scores(path: Path, steps: dict, model: str = "auto") -> int:
     return rows
 
 
+def segments(path: Path, steps: dict) -> int:
+    """customer_values (BG/NBD; its stages as customer_facts reports them), then segment_table and the
+    quarter's migration, each a stage of its own; the segment table is written like the scores."""
+    marks = [("open", time.perf_counter())]
+
+    def mark(fraction: float, stage: str) -> None:
+        if stage != marks[-1][0]:
+            marks.append((stage, time.perf_counter()))
+
+    with Store(path) as store:
+        settings = ScoreSettings(model="bg_nbd")
+        facts = customer_facts(store, settings, progress=mark)
+        values = customer_values(facts, settings, progress=mark)
+        mark(0.9, "segments")
+        table = segment_table(store, values, facts.as_of)
+        mark(0.95, "migration")
+        segment_migration(store, facts.as_of, values=values)
+        mark(0.97, "write")
+        with store.cursor() as cur:
+            cur.register("segment_frame", table)
+            cur.execute("CREATE OR REPLACE TABLE bench_segments AS SELECT * FROM segment_frame")
+    marks.append(("end", time.perf_counter()))
+    for (stage, start), (_, end) in zip(marks, marks[1:]):
+        steps[stage] = steps.get(stage, 0.0) + end - start
+    return len(table)
+
+
 MODES = {
     "groupby": bare_group_by,
     "scores": scores,
     "scores_bg_nbd": lambda path, steps: scores(path, steps, model="bg_nbd"),
+    "segments": segments,
 }
 
 
@@ -69,6 +101,7 @@ def main() -> None:
     args = parser.parse_args()
     with duckdb.connect(str(args.store)) as con:  # a fresh start: nothing left from an earlier run
         con.execute("DROP TABLE IF EXISTS bench_groupby")
+        con.execute("DROP TABLE IF EXISTS bench_segments")
         con.execute("DROP TABLE IF EXISTS customer_scores")
         con.execute("DELETE FROM meta WHERE key LIKE 'scores_%'")  # the cached scores and model choice
         transactions, customers = con.execute(

@@ -97,7 +97,13 @@ def cmd_fit(args) -> int:
 
 # The rooms whose per-customer columns `score` adds: functions (store, facts, values, as_of) -> a frame
 # keyed by customer_id. Each room adds its own entry.
-SCORE_TABLES: list = []
+def _segments(store, facts, values, as_of):
+    from crm_logic.tiers import score_segments
+
+    return score_segments(store, facts, values, as_of)
+
+
+SCORE_TABLES: list = [_segments]
 
 
 def cmd_score(args) -> int:
