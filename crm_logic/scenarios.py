@@ -197,15 +197,13 @@ class Base:
 
 def customer_groups(store: Store, values: pd.DataFrame | None = None, as_of=None) -> pd.DataFrame:
     """Who each customer is, for scopes and lists: id, name, class, region and, given the customer values,
-    the RFM segment (`tiers.segment_table`, the segments room's; without it there are no segment scopes)."""
+    the RFM segment (`tiers.segment_table`)."""
+    from crm_logic.tiers import segment_table
+
     groups = store.df("SELECT customer_id, name, customer_class, region FROM customers")
     if values is None:
         return groups
-    try:
-        from crm_logic.tiers import segment_table
-    except ImportError:
-        return groups
-    segments = segment_table(store, values, as_of)[["customer_id", "rfm_segment"]]
+    segments = segment_table(store, values, as_of)[["customer_id", "rfm_segment"]].astype({"rfm_segment": object})
     return groups.merge(segments, on="customer_id", how="left")
 
 

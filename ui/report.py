@@ -66,7 +66,7 @@ PERCENT_LEVERS = ("retention", "frequency", "spend", "price")
 def segment_label(key: str, lang: str) -> str:
     from crm_logic.i18n import catalogue
 
-    return catalogue(lang).get(f"whatif.segment.{key}", key)
+    return catalogue(lang).get(f"segments.segment.{key}", key)
 
 
 def _scope(lever: dict, lang: str) -> str:

@@ -85,3 +85,13 @@ def test_workshop_mode_hides_the_names_of_the_gainers(demo):
     gainers = next(d.value for d in at.dataframe if "Name" in d.value.columns)
     assert not set(gainers["Name"]) & names
     assert all(n.startswith("Customer ") for n in gainers["Name"])
+
+
+def test_moving_at_risk_customers_to_loyal_raises_equity(demo):
+    at = run_page("views/whatif.py", "zh", base="demo", timeout=180)
+    at.selectbox(key="keep_whatif_move_from").set_value("at_risk")
+    at.selectbox(key="keep_whatif_move_to").set_value("loyal")
+    at.slider(key="keep_whatif_move_share").set_value(10).run()
+    assert_clean(at)
+    assert delta(at, "zh") != "¥0"
+    assert not delta(at, "zh").startswith("-")

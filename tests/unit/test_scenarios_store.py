@@ -108,3 +108,11 @@ def test_the_scenario_help_documents_the_lever_keys():
     for key in ("retention", "frequency", "spend", "price", "elasticity", "segments", "margin", "horizon_months",
                 "new_customers_per_month", "programmes", "moves"):
         assert key in done.stdout
+
+
+def test_the_scenario_command_scopes_a_lever_to_a_segment(db):
+    whole = json.loads(cli("scenario", "--db", db, "--levers", '{"retention": 0.05}').stdout)
+    done = cli("scenario", "--db", db, "--levers", '{"retention": 0.05, "segments": ["at_risk"]}')
+    assert done.returncode == 0, done.stderr
+    at_risk = json.loads(done.stdout)
+    assert 0 < at_risk["delta_equity"] < whole["delta_equity"]
