@@ -519,16 +519,22 @@ def sensitivity(base: Base, levers: dict, step: float = SENSITIVITY_STEP) -> pd.
 
 def break_even(base: Base, levers: dict, effect: str = "retention", programme: int | None = None,
                bounds: tuple[float, float] = (-0.95, 0.95)) -> float | None:
-    """The size of one effect (retention, frequency or spend; of a programme, or of the scenario's own
-    levers) at which the scenario exactly pays for itself: equity gain = investment. None when no value in
-    `bounds` does (it pays anyway, or never)."""
+    """The size of one effect (retention, frequency or spend) at which it exactly pays for itself. Of a
+    programme: the equity it adds to the rest of the scenario equals its own cost. Of the scenario's own
+    lever (programme None): the scenario's equity gain equals its whole investment. None when no value in
+    `bounds` does."""
     lv = normalise(levers)
+    if programme is None:
+        reference, cost = base.baseline, lambda outcome: outcome.investment
+    else:
+        reference = evaluate(base, {**lv, "programmes": [p for i, p in enumerate(lv["programmes"]) if i != programme]})
+        cost = lambda outcome: outcome.programme_costs[programme]  # noqa: E731
 
     def net(value: float) -> float:
         trial = {**lv, "programmes": [dict(p) for p in lv["programmes"]]}
         (trial["programmes"][programme] if programme is not None else trial)[effect] = value
-        result = simulate(base, trial)
-        return result["delta_equity"] - result["investment"]
+        outcome = evaluate(base, trial)
+        return outcome.equity - reference.equity - cost(outcome)
 
     low, high = net(bounds[0]), net(bounds[1])
     if np.sign(low) == np.sign(high):

@@ -23,6 +23,21 @@ PAGE_END = {
 }
 
 
+
+def move_levers(page) -> None:
+    """The what-if page with a scenario on it: retention +10 % and spend +5 %."""
+    for key, presses in (("keep_whatif_retention", 10), ("keep_whatif_spend", 5)):
+        thumb = page.locator(f".st-key-{key} input[type='range']")
+        thumb.focus()
+        for _ in range(presses):
+            thumb.press("ArrowRight")
+        settled(page)
+
+
+# What to do on a page before its shot.
+PAGE_ACTIONS = {"whatif": move_levers}
+
+
 def main(out: Path, height: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     process, url = start_app(Path(tempfile.mkdtemp()) / "data")
@@ -39,6 +54,7 @@ def main(out: Path, height: int) -> None:
                     main = page.locator("[data-testid='stMain']")
                     expect(main.locator("[data-testid='stMetricValue']").first).to_be_visible(timeout=180_000)
                     settled(page)
+                    PAGE_ACTIONS.get(name, lambda page: None)(page)
                     expect(page.locator(end).first).to_be_visible(timeout=60_000)
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=out / f"{name}_{lang}.png", full_page=True)

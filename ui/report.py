@@ -30,7 +30,7 @@ def kpi_text(key: str, value, lang: str, currency: str) -> str:
     if key == "roi":
         return fmt.pct(value)
     if key == "payback_months":
-        return "—" if value is None else translate("whatif.months", lang, months=value)
+        return "—" if value is None else translate("whatif.payback_at", lang, months=value)
     return str(value)
 
 
@@ -137,7 +137,7 @@ def report_html(items: list[dict], lang: str, currency: str, context: dict) -> b
         return out
 
     def table(frame: pd.DataFrame) -> str:
-        return frame.to_html(index=False, escape=True, border=0, classes="t")
+        return frame.to_html(index=False, escape=True, border=0, classes="t", float_format=lambda v: f"{v:,.2f}")
 
     parts.append(f"<h1>{html.escape(tr('title'))}</h1>")
     parts.append(f"<p>{html.escape(tr('made', when=datetime.now().strftime('%Y-%m-%d %H:%M'), **context))}</p>")

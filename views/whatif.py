@@ -262,18 +262,30 @@ def tornado_figure(frame):
     return charts.money_axis(fig, "x", frame[["low", "high"]].to_numpy().ravel(), language, cur)
 
 
+MONEY_COLUMNS = ("baseline", "scenario", "delta", "baseline_clv", "scenario_clv")
+
+
+def money_table(frame, key):
+    """A table with its money columns in the base's currency (columns already translated)."""
+    config = {t(f"whatif.column.{c}"): st.column_config.NumberColumn(format=f"{cur}%,.0f") for c in MONEY_COLUMNS}
+    st.dataframe(frame, hide_index=True, key=key, column_config=config)
+
+
 def segments_frame(levers):
     column = "rfm_segment" if has_segments else "customer_class"
-    frame = scenarios.by_segment(base, levers, column)
+    frame = scenarios.by_segment(base, levers, column).round({"baseline": 2, "scenario": 2, "delta": 2})
     label = segment_name if has_segments else (lambda g: group_label("customer_class", g))
     return frame.assign(group=[label(g) for g in frame["group"]]).rename(
         columns={c: t(f"whatif.column.{c}") for c in frame.columns})
 
 
 def gainers_frame(levers):
-    frame = privacy.shown_names(scenarios.top_gainers(base, levers))
+    frame = privacy.shown_names(scenarios.top_gainers(base, levers)).round(
+        {"baseline_clv": 2, "scenario_clv": 2, "delta": 2})
     if "customer_class" in frame:
         frame["customer_class"] = [t(f"common.classes.{c}") if isinstance(c, str) else "" for c in frame["customer_class"]]
+    if "region" in frame:
+        frame["region"] = [group_label("region", r) if isinstance(r, str) else "" for r in frame["region"]]
     if "rfm_segment" in frame:
         frame["rfm_segment"] = [segment_name(s) if isinstance(s, str) else "" for s in frame["rfm_segment"]]
     return frame.rename(columns={c: t(f"whatif.column.{c}") for c in frame.columns})
@@ -293,10 +305,10 @@ with tab_who:
     left, right = st.columns(2)
     with left:
         st.markdown("**" + t("whatif.segments_title") + "**")
-        st.dataframe(segments_frame(levers), hide_index=True, key="whatif_segments")
+        money_table(segments_frame(levers), "whatif_segments")
     with right:
         st.markdown("**" + t("whatif.gainers_title") + "**")
-        st.dataframe(gainers_frame(levers), hide_index=True, key="whatif_gainers")
+        money_table(gainers_frame(levers), "whatif_gainers")
 
 
 def item(name, description, author, kept_levers):

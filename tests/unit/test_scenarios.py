@@ -269,3 +269,14 @@ def test_top_gainers_and_segments_show_who_gains(world):
 def test_bad_levers_are_refused_with_a_reason(levers, message):
     with pytest.raises(ValueError, match=message):
         sc.normalise(levers)
+
+
+def test_a_programmes_break_even_is_judged_on_what_it_adds_to_the_rest(world):
+    *_, base = world
+    rest = {"spend": 0.05, "retention": 0.1}
+    programme = {"level": 2, "cost_per_member": 40, "retention": 0.01, "segments": ["loyal"]}
+    needed = sc.break_even(base, {**rest, "programmes": [programme]}, "retention", programme=0)
+    assert needed is not None and needed > 0  # the rest pays anyway; the programme must still earn its cost
+    with_it = sc.evaluate(base, {**rest, "programmes": [{**programme, "retention": needed}]})
+    without = sc.evaluate(base, rest)
+    assert with_it.equity - without.equity == pytest.approx(with_it.investment, rel=1e-6)
