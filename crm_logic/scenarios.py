@@ -47,7 +47,6 @@ from scipy.optimize import brentq
 
 from crm_logic.clv import UNITS_PER_MONTH, margin_rates
 from crm_logic.models import ModelError, ParetoNBDModel
-from crm_logic.models.base import collapse
 from crm_logic.store import Store
 
 SCOPE_KEYS = {"segments": "rfm_segment", "classes": "customer_class", "regions": "region"}
@@ -85,6 +84,7 @@ STEP_KEYS = {"price": ("price", "elasticity"), "acquisition": ("new_customers_pe
                                                                 "acquisition_months")}
 SENSITIVITY_STEP = 0.10  # the tornado: each lever ±10 %
 TOP_GAINERS = 20
+CURVES_KEPT = 8
 
 
 # ---------------------------------------------------------------- levers
@@ -184,6 +184,18 @@ class Base:
     new_spend: float
     new_rate: float
     _baseline: "Outcome | None" = field(default=None, repr=False)
+    _curves: dict = field(default_factory=dict, repr=False)
+
+    def curve(self, months: int, keep: float, pace: float) -> np.ndarray:
+        """`behaviour_curve` over the distinct (x, T), remembered for the last few behaviours: the
+        customers a lever leaves alone keep the curve they had (CURVES_KEPT of them; ~4 MB each at a
+        million customers and 12 months)."""
+        key = (months, float(keep), float(pace))
+        if key not in self._curves:
+            if len(self._curves) >= CURVES_KEPT:
+                self._curves.pop(next(iter(self._curves)))
+            self._curves[key] = behaviour_curve(self.model, self.unit, self.x, self.T, months, keep, pace)
+        return self._curves[key]
 
     def has(self, column: str) -> bool:
         return column in self.customers and self.customers[column].notna().any()
@@ -217,12 +229,16 @@ def prepare(facts, settings, groups: pd.DataFrame | None = None) -> Base:
 
     summary = facts.summary
     f, T = summary["frequency"].to_numpy(dtype=float), summary["T"].to_numpy(dtype=float)
-    (x_d, T_d), _ = collapse([f, T])
-    lookup = pd.MultiIndex.from_arrays([x_d, T_d])
-    at = lookup.get_indexer(pd.MultiIndex.from_arrays([f, T]))
+    f_codes, f_values = pd.factorize(f)
+    T_codes, T_values = pd.factorize(T)
+    pairs, at = np.unique(f_codes.astype(np.int64) * len(T_values) + T_codes, return_inverse=True)
+    x_d, T_d = f_values[pairs // len(T_values)], T_values[pairs % len(T_values)]
     customers = summary[["customer_id"]].copy()
     if groups is not None and not groups.empty:
         customers = customers.merge(groups, on="customer_id", how="left")
+        for column in SCOPE_KEYS.values():  # categories: a scope is then a match on small integer codes
+            if column in customers:
+                customers[column] = customers[column].astype("category")
     spend = expected_spend(facts.spend_model, f, summary["monetary_value"])
     rate = margin_rates(summary["margin_rate"], settings.default_margin)
     return Base(facts.model, facts.unit, settings.horizon_months, settings.monthly_discount, customers,
@@ -335,7 +351,7 @@ def evaluate(base: Base, levers: dict) -> Outcome:
     for key in np.unique(cell):
         members = np.flatnonzero(cell == key)
         first = members[0]
-        curve = behaviour_curve(base.model, base.unit, base.x, base.T, months, keep[first], pace[first])
+        curve = base.curve(months, keep[first], pace[first])
         within = curve[:horizon]
         per_pair = (discounted[:-1] - discounted[1:]) @ within  # sum_k C_k (d_k - d_k+1)
         value[members] = per_pair[base.at[members]]
@@ -478,7 +494,8 @@ def _steps(lv: dict) -> list[tuple[str, dict]]:
 def waterfall(base: Base, levers: dict) -> list[dict]:
     """From baseline to scenario equity net of investment, lever by lever (each step adds its levers to the
     ones before; the scope applies throughout): [{"key", "value"}], first "baseline", then each moved
-    step's change in equity, then "investment" (negative), last "scenario" (equity − investment)."""
+    step's change in equity, then "investment" (negative, when there is one), last "scenario" (equity −
+    investment)."""
     lv = normalise(levers)
     scope = {k: lv[k] for k in SCOPE_KEYS}
     out, applied, previous = [{"key": "baseline", "value": base.baseline.equity}], dict(scope), base.baseline.equity
@@ -488,7 +505,8 @@ def waterfall(base: Base, levers: dict) -> list[dict]:
         last = evaluate(base, applied)
         out.append({"key": step, "value": last.equity - previous})
         previous = last.equity
-    out.append({"key": "investment", "value": -last.investment})
+    if last.investment > 0:
+        out.append({"key": "investment", "value": -last.investment})
     out.append({"key": "scenario", "value": last.equity - last.investment})
     return out
 
@@ -545,7 +563,8 @@ def break_even(base: Base, levers: dict, effect: str = "retention", programme: i
 def by_segment(base: Base, levers: dict, column: str = "rfm_segment") -> pd.DataFrame:
     """Equity per group before and after, biggest gain first: group, customers, baseline, scenario, delta."""
     after = evaluate(base, levers)
-    groups = base.customers[column].fillna("") if column in base.customers else pd.Series("", index=base.customers.index)
+    groups = (base.customers[column].astype(object).fillna("") if column in base.customers
+              else pd.Series("", index=base.customers.index))
     frame = pd.DataFrame({"group": groups.to_numpy(), "baseline": base.baseline.clv, "scenario": after.clv})
     out = frame.groupby("group", sort=False).agg(customers=("baseline", "size"), baseline=("baseline", "sum"),
                                                   scenario=("scenario", "sum")).reset_index()

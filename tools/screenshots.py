@@ -28,10 +28,12 @@ def move_levers(page) -> None:
     """The what-if page with a scenario on it: retention +10 % and spend +5 %."""
     for key, presses in (("keep_whatif_retention", 10), ("keep_whatif_spend", 5)):
         thumb = page.locator(f".st-key-{key} input[type='range']")
-        thumb.focus()
-        for _ in range(presses):
+        for value in range(1, presses + 1):  # one step at a time: a key pressed during a rerun is lost
+            thumb.focus()
             thumb.press("ArrowRight")
+            expect(page.locator(f".st-key-{key} [data-testid='stSliderThumbValue']")).to_have_text(str(value))
         settled(page)
+    page.wait_for_timeout(1500)  # the last rerun's charts (a screenshot tool, not a test)
 
 
 # What to do on a page before its shot.
