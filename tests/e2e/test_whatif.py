@@ -68,7 +68,10 @@ def test_two_kept_scenarios_are_compared_side_by_side(page, app_url):
     save(page, "More visits")
     compare = page.locator(".st-key-whatif_compare")
     for name in ("Bigger baskets", "More visits"):
-        compare.locator("input").click()
+        settled(page)
+        field = compare.locator("input")
+        field.fill(name)
+        field.press("ArrowDown")  # opens the list, filtered to the name
         page.get_by_role("option", name=name).click()
         settled(page)
     chart = page.locator(".st-key-whatif_compare_chart .main-svg").first
