@@ -37,6 +37,8 @@ with st.sidebar:
 pages = [
     st.Page("views/overview.py", title=t("nav.overview"), icon=":material/insights:", url_path="overview", default=True),
     st.Page("views/clv.py", title=t("nav.clv"), icon=":material/savings:", url_path="clv"),
+    st.Page("views/churn.py", title=t("nav.churn"), icon=":material/person_alert:", url_path="churn"),
+    st.Page("views/alliances.py", title=t("nav.alliances"), icon=":material/handshake:", url_path="alliances"),
     st.Page("views/whatif.py", title=t("whatif.nav"), icon=":material/tune:", url_path="whatif"),
     st.Page("views/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),
 ]

@@ -7,7 +7,11 @@ Modes: `groupby` (count, sum, min and max date per customer, written as a table)
 fixed to BG/NBD: summary, fit, score, write) and `segments` (issue 11: customer_values with BG/NBD, then
 the stages `segments` — crm_logic.tiers.segment_table, every customer's RFM segment, ABC tier, core
 quadrant, relationship form and behaviour type — and `migration`, the segments a quarter earlier and
-the flows; it writes the segment table). Every mode opens the file, writes its result as a table
+the flows; it writes the segment table) and `churn` (issue 12: customer_values with BG/NBD, then the
+stages `evaluation` — crm_logic.churn.evaluate, the signals scored on a held-out year of the fixed
+10,000-customer sample — `churn` — churn_table: P(no purchase), rhythm, lateness, alert, lifecycle,
+risk band, stage and value at risk of every customer — `new_alerts` (the week before), `cohorts` and
+`survival`; it writes the churn table). Every mode opens the file, writes its result as a table
 and closes it (DuckDB checkpoints on close), so all pay for the same open/write/close; the timed span
 starts after the imports and after the previous run's results are removed from the file.
 """
@@ -15,11 +19,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
 from _common import write_json
+from crm_logic import churn
 from crm_logic.scores import ScoreSettings, customer_facts, customer_values, ensure_scores  # imported before the clock starts
 from crm_logic.store import Store
 from crm_logic.tiers import segment_migration, segment_table
@@ -85,11 +91,45 @@ def segments(path: Path, steps: dict) -> int:
     return len(table)
 
 
+def churn_signals(path: Path, steps: dict) -> int:
+    """customer_values (BG/NBD), then each churn stage on its own (segments are timed by their own mode
+    and not used here: the rhythm falls back to the base's typical gap); the churn table is written."""
+    marks = [("open", time.perf_counter())]
+
+    def mark(fraction: float, stage: str) -> None:
+        if stage != marks[-1][0]:
+            marks.append((stage, time.perf_counter()))
+
+    with Store(path) as store:
+        settings = ScoreSettings(model="bg_nbd")
+        facts = customer_facts(store, settings, progress=mark)
+        values = customer_values(facts, settings, progress=mark)
+        mark(0.8, "evaluation")
+        evaluation = churn.evaluate(store, facts.as_of, facts.unit, "bg_nbd")
+        mark(0.85, "churn")
+        table = churn.churn_table(store, facts, values, facts.as_of, evaluation=evaluation)
+        mark(0.9, "new_alerts")
+        churn.new_alerts(facts, table, facts.as_of - timedelta(days=7))
+        mark(0.93, "cohorts")
+        churn.cohort_retention(store, facts.as_of)
+        mark(0.95, "survival")
+        churn.survival_curve(table)
+        mark(0.97, "write")
+        with store.cursor() as cur:
+            cur.register("churn_frame", table)
+            cur.execute("CREATE OR REPLACE TABLE bench_churn AS SELECT * FROM churn_frame")
+    marks.append(("end", time.perf_counter()))
+    for (stage, start), (_, end) in zip(marks, marks[1:]):
+        steps[stage] = steps.get(stage, 0.0) + end - start
+    return len(table)
+
+
 MODES = {
     "groupby": bare_group_by,
     "scores": scores,
     "scores_bg_nbd": lambda path, steps: scores(path, steps, model="bg_nbd"),
     "segments": segments,
+    "churn": churn_signals,
 }
 
 
@@ -102,6 +142,7 @@ def main() -> None:
     with duckdb.connect(str(args.store)) as con:  # a fresh start: nothing left from an earlier run
         con.execute("DROP TABLE IF EXISTS bench_groupby")
         con.execute("DROP TABLE IF EXISTS bench_segments")
+        con.execute("DROP TABLE IF EXISTS bench_churn")
         con.execute("DROP TABLE IF EXISTS customer_scores")
         con.execute("DELETE FROM meta WHERE key LIKE 'scores_%'")  # the cached scores and model choice
         transactions, customers = con.execute(

@@ -18,6 +18,8 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, go_to, settled, start_ap
 PAGE_END = {
     "overview": ".st-key-by_customer_class .main-svg",
     "clv": ".st-key-clv_distribution .main-svg",
+    "churn": ".st-key-churn_call_list_xlsx button",
+    "alliances": ".st-key-alliance_matrix .main-svg",
     "whatif": ".st-key-whatif_waterfall .main-svg",
     "data": ".st-key-rebuild_demo button",
 }

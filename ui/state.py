@@ -146,6 +146,51 @@ def _values(path: str, version: int, settings, _facts):
     return compute(_facts, settings)
 
 
+def churn_evaluation(rules: dict) -> "dict | None":
+    """How each churn signal predicted the base's last held-out period (`crm_logic.churn.evaluate_signals`);
+    the scored history is cached per data version, analysis date, model and rhythm rules."""
+    from crm_logic import churn
+
+    settings = clv_settings()
+    facts = customer_facts(settings)
+    rhythm = {name: rules[name] for name in ("min_own_purchases", "min_group_customers", "fixed_days")}
+    frame = query(churn.evaluation_frame, facts.as_of, settings.unit, facts.choice.model, rhythm)
+    return churn.evaluate_signals(frame, rules)
+
+
+def churn_segments() -> "pd.DataFrame | None":
+    """The segments (`crm_logic.tiers.segment_table`) the churn page compares short histories with,
+    cached per base, data version and CLV settings; None without the segments library."""
+    settings = clv_settings()
+    values = customer_values(settings)
+    store = current_store()
+    return _segments_for_churn(str(store.path), store.dataset_version, settings, values)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _segments_for_churn(path: str, version: int, settings, _values):
+    from crm_logic import churn
+
+    return churn.segment_frame(open_base(path), _values, settings.as_of or default_as_of(open_base(path)))
+
+
+def churn_table(rules: dict) -> "pd.DataFrame":
+    """`crm_logic.churn.churn_table` of the current base under this session's CLV settings and `rules`
+    (whose alert rule is already resolved, not "auto"). Treat it as read-only."""
+    settings = clv_settings()
+    facts, values = customer_facts(settings), customer_values(settings)
+    store = current_store()
+    return _churn(str(store.path), store.dataset_version, settings, tuple(sorted(rules.items())), facts, values,
+                  churn_segments())
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _churn(path: str, version: int, settings, rules: tuple, _facts, _values, _segments):
+    from crm_logic import churn
+
+    return churn.churn_table(open_base(path), _facts, _values, _facts.as_of, dict(rules), segments=_segments)
+
+
 def as_of() -> date | None:
     """The analysis date chosen in the sidebar for the current base (its last order date by default)."""
     return st.session_state.get(f"as_of_{current_base()}") or query(default_as_of)
@@ -160,6 +205,8 @@ def after_write() -> None:
     _cached.clear()
     _facts.clear()
     _values.clear()
+    _churn.clear()
+    _segments_for_churn.clear()
 
 
 __all__ = ["open_base", "current_store", "query", "as_of", "currency", "after_write", "data_dir"]

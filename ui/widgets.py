@@ -37,7 +37,8 @@ def chart(fig, key: str, selectable: bool = False):
     return [p.get("customdata") for p in (event.selection.points if event else []) if p.get("customdata")]
 
 
-MONEY_COLUMNS = {"revenue", "margin", "monetary_value", "expected_spend", "clv", "value_at_risk"}
+MONEY_COLUMNS = {"revenue", "margin", "monetary_value", "expected_spend", "clv", "value_at_risk",
+                 "revenue_12m", "margin_12m", "relationship_cost", "excess_cost"}
 PERCENT_COLUMNS = {"p_alive", "share"}
 
 

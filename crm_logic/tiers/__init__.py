@@ -55,9 +55,9 @@ def _abc_measure(values: pd.DataFrame, measure: str) -> np.ndarray:
 
 
 def _extend(column, prospects: int):
-    """A buyer-aligned column followed by `prospects` missing values."""
+    """A buyer-aligned column followed by `prospects` missing values (groups become text)."""
     if isinstance(column, pd.Categorical):
-        return categorical(np.concatenate([column.codes, np.full(prospects, -1)]), column.categories)
+        return as_text(np.concatenate([column.codes, np.full(prospects, -1)]), column.categories).array
     array = np.asarray(column)
     if array.dtype.kind in "iu":
         return pd.arrays.IntegerArray(np.concatenate([array, np.zeros(prospects)]).astype(np.int64),
@@ -110,16 +110,15 @@ def segment_table(store: Store, values: pd.DataFrame, as_of: date, rules: Segmen
     for name, column in buyer_columns.items():
         table[name] = _extend(column, len(table) - len(values))
     table["revenue"] = table["revenue"].fillna(0.0)
-    table["rfm_segment"] = table["rfm_segment"].fillna(PROSPECT)  # a category of segment_of
+    table["rfm_segment"] = table["rfm_segment"].fillna(PROSPECT)
     has_interactions = bool(store.scalar("SELECT count(*) > 0 FROM interactions WHERE interaction_date <= ?", [as_of]))
     forms = relationship_forms(table, rules.ladder)
-    table["relationship_form"] = categorical(np.where(is_buyer & has_interactions, forms.codes, -1), FORMS)
-    table["relationship_level"] = relationship_levels(table["relationship_form"].array, rules.ladder)
+    forms = categorical(np.where(is_buyer & has_interactions, forms.codes, -1), FORMS)
+    levels = relationship_levels(forms, rules.ladder)
     bought = is_buyer & (table["days_since_last"].fillna(rules.ladder.window_days).to_numpy() < rules.ladder.window_days)
-    table["maturity"] = maturity(bought, table["contacts"].to_numpy() > 0)
-    for column in ("rfm_score", "rfm_segment", "value_tier", "core_quadrant", "relationship_form",
-                   "relationship_level", "behaviour_type", "behaviour_rule", "maturity"):
-        table[column] = as_text(table[column].array).array
+    stage = maturity(bought, table["contacts"].to_numpy() > 0)
+    for name, column in (("relationship_form", forms), ("relationship_level", levels), ("maturity", stage)):
+        table[name] = as_text(column.codes, column.categories).array
     return table
 
 

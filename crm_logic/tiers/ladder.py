@@ -102,10 +102,14 @@ def customer_facts(store: Store, buyers: pd.DataFrame, as_of: date, rules: Ladde
     with store.cursor() as cur:
         cur.register("buyers", buyers)
         facts = cur.sql(FACTS_SQL, params=params).to_arrow_table()
-    facts = facts.set_column(facts.schema.get_field_index("buyer_row"), "buyer_row",
-                             pc.fill_null(facts["buyer_row"], len(buyers)))
-    order = pc.sort_indices(facts, sort_keys=[("buyer_row", "ascending"), ("customer_id", "ascending")])
-    return facts.take(order).to_pandas(date_as_object=False)
+    row = pc.fill_null(facts["buyer_row"], len(buyers)).to_numpy()
+    order = np.empty(len(buyers), np.int64)
+    order[row[row < len(buyers)]] = np.flatnonzero(row < len(buyers))  # buyer_row is a permutation: no sort
+    prospects = np.flatnonzero(row == len(buyers))
+    prospects = prospects[pc.sort_indices(facts["customer_id"].take(prospects)).to_numpy()]
+    facts = facts.take(np.concatenate([order, prospects]))
+    return facts.set_column(facts.schema.get_field_index("buyer_row"), "buyer_row",
+                            pc.fill_null(facts["buyer_row"], len(buyers))).to_pandas(date_as_object=False)
 
 
 def relationship_forms(facts: pd.DataFrame, rules: LadderRules) -> pd.Categorical:

@@ -17,9 +17,8 @@ import pyarrow.compute as pc
 from crm_logic.store import Store
 from crm_logic.summary import customer_summary
 from crm_logic.tiers.rfm import rfm_scores
-from crm_logic.tiers.rules import PROSPECT, SegmentRules, as_text, categorical
+from crm_logic.tiers.rules import ABSENT, PROSPECT, SegmentRules, as_text
 
-ABSENT = "absent"  # not yet in the base at the earlier date
 QUARTER_MONTHS = 3
 
 _KNOWN_SQL = "SELECT customer_id, created_date FROM customers"  # prospects are the known who have not bought
@@ -91,8 +90,8 @@ def segment_migration(store: Store, as_of: date, earlier: date | None = None, ru
     period_revenue = revenue - np.where(found, then_revenue[at], 0.0)
     membership = pd.DataFrame({
         "customer_id": ids.to_pandas().array,
-        "from_segment": as_text(categorical(from_codes, names)).array,
-        "to_segment": as_text(categorical(to_codes, names)).array,
+        "from_segment": as_text(from_codes, names).array,
+        "to_segment": as_text(to_codes, names).array,
         "revenue": revenue,
         "period_revenue": period_revenue,
     })

@@ -17,6 +17,7 @@ import pyarrow as pa
 SEGMENTS = ("champions", "loyal", "potential_loyalists", "new_customers", "promising", "need_attention",
             "about_to_sleep", "at_risk", "cant_lose_them", "hibernating")
 PROSPECT = "prospect"  # rfm_segment of customers who have not bought
+ABSENT = "absent"      # migration: not yet in the base at the earlier date
 TIERS = ("A", "B", "C")
 QUADRANTS = ("core", "rising", "harvest", "marginal")  # current × predicted value: hh, lh, hl, ll
 FORMS = ("basic", "passive", "responsible", "proactive", "partner")
@@ -36,18 +37,19 @@ DEFAULT_GRID: Grid = (  # R = 5 .. 1 top to bottom, F = 1 .. 5 left to right
     ("hibernating", "hibernating", "at_risk", "at_risk", "cant_lose_them"),
 )
 
+
 def categorical(codes, categories) -> pd.Categorical:
     """Group codes as a pandas Categorical (code -1 = no group): a million of them cost a million small
-    integers, not a million strings."""
-    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(categories))
+    integers, not a million strings. The codes are ours, so pandas need not check them."""
+    return pd.Categorical.from_codes(np.asarray(codes), categories=list(categories), validate=False)
 
 
-def as_text(column: pd.Categorical) -> pd.Series:
-    """Group codes as a plain text column (missing: NA), through Arrow's dictionary cast: the consumers
+def as_text(codes, categories) -> pd.Series:
+    """Group codes (-1 = missing) as a plain text column, through Arrow's dictionary cast: the consumers
     of segment_table get ordinary strings, and a million of them cost about 10 ms per column."""
-    codes = np.asarray(column.codes)
-    indices = pa.array(codes, mask=codes < 0, type=pa.int32())
-    text = pa.DictionaryArray.from_arrays(indices, pa.array(list(column.categories), pa.string())).cast(pa.string())
+    codes = np.asarray(codes)
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+    text = pa.DictionaryArray.from_arrays(indices, pa.array(list(categories), pa.string())).cast(pa.string())
     return pd.Series(text.to_pandas())
 
 
@@ -78,8 +80,8 @@ def validate_grid(grid, scale: int = 5) -> list[GridProblem]:
     """Problems that make a grid unusable; an empty list means every buyer lands in exactly one segment.
 
     A hole is a cell (or a missing row/column) without a segment; an overlap is a cell naming more than
-    one segment ("loyal, champions" or a list); names are lower-case codes (a-z, 0-9, _), "prospect" is
-    kept for customers who have not bought.
+    one segment ("loyal, champions" or a list); names are lower-case codes (a-z, 0-9, _); "prospect" and
+    "absent" are kept for customers who have not bought and for those not yet in the base.
     """
     problems: list[GridProblem] = []
     rows = list(grid) if grid is not None else []
@@ -99,7 +101,7 @@ def validate_grid(grid, scale: int = 5) -> list[GridProblem]:
                 problems.append(GridProblem("hole", r, f, text))
             elif len(set(names)) > 1:
                 problems.append(GridProblem("overlap", r, f, text))
-            elif names[0] == PROSPECT:
+            elif names[0] in (PROSPECT, ABSENT):
                 problems.append(GridProblem("reserved", r, f, text))
             elif not _NAME.match(names[0]):
                 problems.append(GridProblem("bad_name", r, f, text))

@@ -166,7 +166,7 @@ def test_an_edited_grid_moves_customers_and_custom_names_are_allowed():
 
 
 CELL = st.one_of(st.sampled_from(["champions", "loyal", "at_risk", "hibernating", "vip_2"]),
-                 st.sampled_from([None, "", " ", "loyal,champions", "at_risk / loyal", PROSPECT, "Bad Name"]),
+                 st.sampled_from([None, "", " ", "loyal,champions", "at_risk / loyal", PROSPECT, "absent", "Bad Name"]),
                  st.lists(st.sampled_from(["loyal", "champions"]), min_size=0, max_size=2))
 
 
