@@ -146,6 +146,53 @@ def _values(path: str, version: int, settings, _facts):
     return compute(_facts, settings)
 
 
+def segment_table(rules: "SegmentRules") -> "pd.DataFrame":
+    """Every customer of the current base with their RFM segment, tier, quadrant, form, level and type
+    (`crm_logic.tiers.segment_table`) under this session's CLV settings and segment `rules`; computed once
+    per base, data version, settings and rules, so coming back to a page recomputes nothing. Read-only."""
+    settings = clv_settings()
+    values = customer_values(settings)
+    store = current_store()
+    return _segments(str(store.path), store.dataset_version, settings, repr(rules), values, rules)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _segments(path: str, version: int, settings, rules_key: str, _values, _rules):
+    from crm_logic.tiers import segment_table as compute
+
+    return compute(open_base(path), _values, settings.as_of, _rules)
+
+
+def segments_query(fn: Callable, rules: "SegmentRules", *args: Any) -> Any:
+    """`fn(segment_table, *args)` (a summary of the segment table: grid counts, a breakdown, a curve),
+    cached like the table itself. Read-only."""
+    table = segment_table(rules)
+    store = current_store()
+    return _segments_summary(fn.__module__, fn.__qualname__, str(store.path), store.dataset_version,
+                             clv_settings(), repr(rules), args, table)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _segments_summary(module: str, name: str, path: str, version: int, settings, rules_key: str, args: tuple,
+                      _table):
+    fn = functools.reduce(getattr, name.split("."), importlib.import_module(module))
+    return fn(_table, *args)
+
+
+def segment_migration(rules: "SegmentRules", later: date, earlier: date) -> "Migration":
+    """Who moved between RFM segments from `earlier` to `later` (`crm_logic.tiers.segment_migration`),
+    once per base, data version, rules and dates. Read-only."""
+    store = current_store()
+    return _migration(str(store.path), store.dataset_version, repr(rules), later, earlier, rules)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _migration(path: str, version: int, rules_key: str, later: date, earlier: date, _rules):
+    from crm_logic.tiers import segment_migration as compute
+
+    return compute(open_base(path), later, earlier, _rules)
+
+
 def churn_evaluation(rules: dict) -> "dict | None":
     """How each churn signal predicted the base's last held-out period (`crm_logic.churn.evaluate_signals`);
     the scored history is cached per data version, analysis date, model and rhythm rules."""
@@ -205,6 +252,9 @@ def after_write() -> None:
     _cached.clear()
     _facts.clear()
     _values.clear()
+    _segments.clear()
+    _segments_summary.clear()
+    _migration.clear()
     _churn.clear()
     _segments_for_churn.clear()
 

@@ -5,7 +5,6 @@ import pandas as pd
 import streamlit as st
 
 from crm_logic import churn
-from crm_logic.exports import excel_bytes
 from crm_logic.models import ModelError
 from crm_logic.playbooks import tactics
 from ui import charts, state
@@ -118,16 +117,7 @@ with tab_calls:
         st.info(t("churn.calls.none"))
     else:
         shown = for_people(calls)
-        customer_table(shown, "churn_call_list", cur, height=420)
-        settings_sheet = pd.DataFrame({t("churn.calls.setting"): [t("common.as_of"), t("churn.settings.rule")],
-                                       t("churn.calls.value"): [fmt.day(as_of), rule_text]})
-        st.download_button(
-            t("churn.calls.excel"),
-            excel_bytes({t("churn.calls.sheet_calls"): shown.rename(columns={c: t(f"table.{c}") for c in shown}),
-                         t("churn.calls.sheet_settings"): settings_sheet}),
-            file_name="churn_call_list.xlsx", key="churn_call_list_xlsx", icon=":material/download:",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
+        customer_table(shown, "churn_call_list", cur, height=420, filters={t("churn.settings.rule"): rule_text})
 
 with tab_where:
     left, right = st.columns(2)
