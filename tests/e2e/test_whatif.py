@@ -108,12 +108,14 @@ def test_workshop_mode_shows_no_customer_name_anywhere(page, app_url, tmp_path, 
     text = page.locator("body").inner_text()
     assert not [n for n in demo_names if n in text]
     tab(page, "From baseline to scenario")
-    bar = page.locator(".st-key-whatif_waterfall .point path").nth(1)
-    page.locator(".st-key-whatif_waterfall").scroll_into_view_if_needed()
+    settled(page)
+    waterfall = page.locator(".st-key-whatif_waterfall[data-stale='false']")  # not the one a rerun retires
+    bar = waterfall.locator(".point path").nth(1)
+    waterfall.scroll_into_view_if_needed()
     box = bar.bounding_box()
     page.mouse.move(box["x"] - 40, box["y"] + box["height"] / 2)
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=5)  # the drag layer lies on top
-    hover = page.locator(".st-key-whatif_waterfall .hoverlayer")
+    hover = waterfall.locator(".hoverlayer")
     expect(hover).to_contain_text("¥")
     assert not [n for n in demo_names if n in hover.text_content()]
     tab(page, "Workshop report")
