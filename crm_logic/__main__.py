@@ -244,6 +244,37 @@ def cmd_alerts(args) -> int:
     return 0
 
 
+def cmd_scenario(args) -> int:
+    """Apply --levers to the base's fitted model and print the scenario against the baseline as JSON."""
+    from crm_logic import scenarios
+    from crm_logic.models import ModelError
+    from crm_logic.scores import ScoreSettings, customer_facts, customer_values
+
+    try:
+        levers = scenarios.normalise(json.loads(args.levers))
+        given = {name: getattr(args, name) for name in ("as_of", "model", "horizon_months", "monthly_discount",
+                                                         "default_margin")}
+        settings = ScoreSettings(**{name: value for name, value in given.items() if value is not None})
+    except (ValueError, TypeError, AttributeError) as error:  # bad JSON or a lever out of range
+        print(f"--levers: {error}", file=sys.stderr)
+        return 2
+    with open_base(args, read_only=True) as store:
+        try:
+            facts = customer_facts(store, settings)
+            groups = scenarios.customer_groups(store, customer_values(facts, settings), facts.as_of)
+            base = scenarios.prepare(facts, settings, groups)
+        except ModelError as error:
+            print(translate(f"clv.error.{error.key}", args.lang), file=sys.stderr)
+            return 2
+    try:
+        result = scenarios.simulate(base, levers)
+    except ValueError as error:  # a scope the base has no data for
+        print(f"--levers: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps({**result, "model": facts.choice.model, "as_of": facts.as_of.isoformat()}))
+    return 0
+
+
 # The reading choices of crm_logic.ingest.ImportOptions as flags of `import` (left out: detected / default).
 OPTION_FLAGS = {
     "platform": ("NAME", "taobao, jd, pinduoduo, youzan, shopify, woocommerce, stripe or erp"),
@@ -333,6 +364,19 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--rule", choices=["auto", "churn_probability", "p_alive", "lateness", "recency"],
                    help="the signal that raises the alert (default auto: the best on the base's own history)")
     a.set_defaults(func=cmd_alerts)
+
+    from crm_logic.scenarios import LEVERS_HELP
+
+    w = sub.add_parser("scenario", parents=[common],
+                       help="what-if: customer equity under levers, against the baseline (JSON)", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=LEVERS_HELP)
+    w.add_argument("--db", required=True)
+    w.add_argument("--levers", required=True, help='JSON, e.g. \'{"retention": 0.05, "segments": ["at_risk"]}\'')
+    w.add_argument("--as-of", type=iso_date, help="analysis date (default: the last order date)")
+    w.add_argument("--model", choices=["auto", "bg_nbd", "pareto_nbd", "mbg_nbd"])
+    w.add_argument("--horizon-months", type=int)
+    w.add_argument("--monthly-discount", type=float)
+    w.add_argument("--default-margin", type=float)
+    w.set_defaults(func=cmd_scenario)
     return p
 
 

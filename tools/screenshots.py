@@ -23,6 +23,7 @@ PAGE_END = {
     "customer": ".st-key-customer_timeline .main-svg",
     "churn": ".st-key-churn_call_list_excel button",
     "alliances": ".st-key-alliance_matrix .main-svg",
+    "whatif": ".st-key-whatif_waterfall .main-svg",
     "data": ".st-key-rebuild_demo button",
 }
 # Pages without a KPI in view as they open (the others wait for their first KPI).
@@ -48,6 +49,21 @@ def upload_shot(page, out: Path, lang: str) -> None:
     page.screenshot(path=out / f"data_upload_{lang}.png", full_page=True)
     print(out / f"data_upload_{lang}.png")
 
+def move_levers(page) -> None:
+    """The what-if page with a scenario on it: retention +10 % and spend +5 %."""
+    for key, presses in (("keep_whatif_retention", 10), ("keep_whatif_spend", 5)):
+        thumb = page.locator(f".st-key-{key} input[type='range']")
+        for value in range(1, presses + 1):  # one step at a time: a key pressed during a rerun is lost
+            thumb.focus()
+            thumb.press("ArrowRight")
+            expect(page.locator(f".st-key-{key} [data-testid='stSliderThumbValue']")).to_have_text(str(value))
+        settled(page)
+    page.wait_for_timeout(1500)  # the last rerun's charts (a screenshot tool, not a test)
+
+
+# What to do on a page before its shot.
+PAGE_ACTIONS = {"whatif": move_levers}
+
 
 def main(out: Path, height: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
@@ -70,6 +86,7 @@ def main(out: Path, height: int) -> None:
                     if name not in NO_KPI:
                         expect(main.locator("[data-testid='stMetricValue']").first).to_be_visible(timeout=180_000)
                     settled(page)
+                    PAGE_ACTIONS.get(name, lambda page: None)(page)
                     expect(page.locator(end).first).to_be_visible(timeout=60_000)
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=out / f"{name}_{lang}.png", full_page=True)
