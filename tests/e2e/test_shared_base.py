@@ -43,7 +43,7 @@ def test_the_command_line_reads_a_base_the_app_has_open(page, app_url, tmp_path)
     go_to(page, "data")
     expect(page.locator("h1")).to_have_text("Data")
     expect(metric_value(page, "Order rows")).to_have_text(f"{facts['transactions']:,}")
-    go_to(page, "")
+    go_to(page, "overview")
     expect(metric_value(page, "Customers")).to_have_text(shown)
 
 
@@ -58,7 +58,7 @@ def test_the_app_waits_for_an_import_from_the_command_line_and_shows_it(page, ap
     done = cli("import", orders, "--db", db, "--wait", "30", "--lang", "en")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     go_to(page, "data")  # the next run of the app reads the new data-set version
-    go_to(page, "")
+    go_to(page, "overview")
     expect(page.locator("[data-testid='stSidebar']")).to_contain_text(f"{customers + 1:,} customers")
 
 
@@ -79,7 +79,7 @@ def test_appending_newer_orders_moves_the_analysis_date_without_a_reload(page, a
     expect(page.locator("[data-testid='stAlert']", has_text="All 2 rows are valid")).to_be_visible()
     page.locator(".st-key-import_button button").click()
     expect(page.locator("[data-testid='stAlert']", has_text="Imported 2 rows")).to_be_visible()
-    go_to(page, "")
+    go_to(page, "overview")
     expect(page.locator("h1")).to_have_text("Overview")
     expect(page.get_by_text(re.compile(rf"– {newer:%Y-%m-%d}, compared with"))).to_be_visible()
     expect(metric_value(page, "Customers")).to_have_text(f"{customers + 2:,}")
