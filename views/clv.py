@@ -6,6 +6,7 @@ from crm_logic.models import ModelError
 from ui import charts, state
 from ui import format as fmt
 from ui.i18n import group_label, labeller, lang, t
+from ui.privacy import shown_names
 from ui.clv_validation import draw_validation
 from ui.widgets import chart, customer_table, empty_state, kpi
 
@@ -26,22 +27,21 @@ with st.container(border=True):
                              key="keep_clv_margin", help=t("clv.settings_help.default_margin"))
     model = c4.selectbox(t("clv.settings.model"), ("auto",) + validation.TRANSACTION_MODELS, key="keep_clv_model",
                          format_func=labeller("clv.model"), help=t("clv.settings_help.model"))
-settings = scores.ScoreSettings(as_of=as_of, model=model, horizon_months=horizon,
-                                monthly_discount=discount / 100, default_margin=margin / 100)
+settings = state.clv_settings()  # the same settings, as every page reads them
 
-store = state.current_store()
+progress = st.empty()  # drawn only while the facts of this base are being computed
 try:
-    if not scores.scores_are_fresh(store, settings):
-        bar = st.progress(0.0, text=t("clv.computing"))
-        scores.ensure_scores(store, settings, progress=lambda f, stage: bar.progress(
-            min(max(f, 0.0), 1.0), text=t(f"clv.stage.{stage}")))
-        bar.empty()
+    facts = state.customer_facts(settings, lambda f, stage: progress.progress(
+        min(max(f, 0.0), 1.0), text=t(f"clv.stage.{stage}")))
 except ModelError as error:
+    progress.empty()
     empty_state(f"clv.error.{error.key}")
     st.stop()
+progress.empty()
 
-info = state.scores_query(scores.score_info, settings)
-summary = state.scores_query(scores.equity_summary, settings)
+info = scores.facts_info(facts)
+figures = state.values_query(equity.clv_figures, settings)
+summary = figures["summary"]
 model_name = t(f"clv.model.{info['model']}")
 st.caption(t("clv.caption", months=horizon, as_of=fmt.day(as_of), discount=discount / 100, margin=margin / 100,
              model=model_name))
@@ -62,7 +62,7 @@ where, who, trust, classic = st.tabs([t("clv_page.tab.where"), t("clv_page.tab.w
 with where:
     left, right = st.columns(2)
     for split, column in (("customer_class", left), ("region", right), ("decile", left)):
-        frame = state.scores_query(equity.equity_by, settings, split)
+        frame = figures[split]
         if frame.empty or (frame["group"] == "").all():
             column.info(t(f"clv_page.no_{split}"))
             continue
@@ -74,7 +74,7 @@ with where:
             fig = charts.ranked_bars(frame.assign(label=labels), "label", "equity", hover,
                                      t(f"clv_page.chart.{split}"), t("clv_page.equity_axis", currency=cur), "")
             chart(charts.money_axis(fig, "x", frame["equity"].to_numpy(), language, cur), key=f"equity_{split}")
-    hist = state.scores_query(equity.clv_histogram, settings)
+    hist = figures["histogram"]
     with right:
         fig = charts.histogram(
             list(hist["low"]), list(hist["high"]), list(hist["customers"]),
@@ -87,7 +87,7 @@ with where:
               key="clv_distribution")
 
 with who:
-    top = state.scores_query(equity.top_customers, settings, 50)
+    top = shown_names(figures["top"])
     st.subheader(t("clv_page.top_title"))
     st.caption(t("clv_page.top_caption", unit=t("clv.unit.week")))
     top = top.assign(reasons=["、".join(t(f"clv_page.reason.{r}") for r in rs) if language == "zh"
@@ -106,12 +106,11 @@ with trust:
     with st.expander(t("clv_page.raw_parameters")):
         st.dataframe({t(f"clv.param.{k}"): [round(v, 4)] for k, v in {**info["params"],
                      **(info["spend_params"] or {})}.items()}, hide_index=True)
-    split = state.query(validation.holdout_split, as_of)
-    if split is None:
+    with st.spinner(t("clv.stage.validation")):
+        result = state.validation(as_of, settings.unit)
+    if result is None:
         st.info(t("clv.validation.too_short", min_history_days=validation.HOLDOUT_RULES["min_history_days"]))
     else:
-        with st.spinner(t("clv.stage.validation")):
-            result = state.query(validation.validate_models, *split, settings.unit)
         draw_validation(result)
 
 with classic:
@@ -122,7 +121,7 @@ with classic:
                            key="keep_clv_marketing")
     retention = b.number_input(t("clv.average.retention_cost") + f" ({cur})", 0.0, None, 0.0, step=10000.0,
                                key="keep_clv_retention")
-    comparison = state.scores_query(scores.clv_comparison, settings, spend, retention)
+    comparison = equity.clv_comparison(figures["comparison"], spend, retention)
     average = comparison["average"]
     row = st.columns(4)
     for column, field in zip(row, ("revenue_per_customer", "acquisition_cost_per_customer",
