@@ -1,12 +1,12 @@
-"""The whole path from a DuckDB `transactions` table to a filled `customer_scores` table, and the bare
+"""The whole path from a DuckDB `transactions` table to every customer's values in memory, and the bare
 per-customer GROUP BY it is measured against. One mode per process (run.py reads each one's peak RSS).
 
 Modes: `groupby` (count, sum, min and max date per customer, written as a table), `scores`
-(`crm_logic.scores.ensure_scores` with its default settings, what the app runs on a new base: model
-"auto" validates the transaction models on a holdout first) and `scores_bg_nbd` (the same with the model
-fixed to BG/NBD: summary, fit, score, write). Every mode opens the file, writes its result as a table
-and closes it (DuckDB checkpoints on close), so all pay for the same open/write/close; the timed span
-starts after the imports and after the previous run's results are removed from the file.
+(`crm_logic.scores.customer_facts` and `customer_values` with the default settings, what the app runs on
+a first CLV visit: model "auto" validates the transaction models on a holdout first) and `scores_bg_nbd`
+(the same with the model fixed to BG/NBD: summary, fit, month table, values). Every mode opens the file
+and closes it; the GROUP BY also writes its result as a table (the scores are no longer kept in the
+base). The timed span starts after the imports and after the previous run's results are removed.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from _common import write_json
-from crm_logic.scores import ScoreSettings, ensure_scores  # imported before the clock starts
+from crm_logic.scores import ScoreSettings, customer_facts, customer_values  # imported before the clock starts
 from crm_logic.store import Store
 
 GROUP_BY = """
@@ -37,7 +37,8 @@ def bare_group_by(path: Path, steps: dict) -> int:
 
 
 def scores(path: Path, steps: dict, model: str = "auto") -> int:
-    """ensure_scores; `steps` gets the seconds spent in each stage its progress callback names."""
+    """customer_facts and customer_values; `steps` gets the seconds spent in each stage its progress
+    callback names ("values": applying the settings)."""
     t0 = time.perf_counter()
     marks = [("open", t0)]
 
@@ -46,8 +47,10 @@ def scores(path: Path, steps: dict, model: str = "auto") -> int:
             marks.append((stage, time.perf_counter()))
 
     with Store(path) as store:
-        ensure_scores(store, ScoreSettings(model=model), progress=progress)
-        rows = store.scalar("SELECT count(*) FROM customer_scores")
+        settings = ScoreSettings(model=model)
+        facts = customer_facts(store, settings, progress=progress)
+        progress(1.0, "values")
+        rows = len(customer_values(facts, settings))
     marks.append(("end", time.perf_counter()))
     for (stage, start), (_, end) in zip(marks, marks[1:]):
         steps[stage] = steps.get(stage, 0.0) + end - start
@@ -69,8 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     with duckdb.connect(str(args.store)) as con:  # a fresh start: nothing left from an earlier run
         con.execute("DROP TABLE IF EXISTS bench_groupby")
-        con.execute("DROP TABLE IF EXISTS customer_scores")
-        con.execute("DELETE FROM meta WHERE key LIKE 'scores_%'")  # the cached scores and model choice
+        con.execute("DROP TABLE IF EXISTS customer_scores")  # kept by versions before issue 10
         transactions, customers = con.execute(
             "SELECT count(*), count(DISTINCT customer_id) FROM transactions").fetchone()
 

@@ -159,7 +159,7 @@ def customer_values(facts: CustomerFacts, settings: ScoreSettings) -> pd.DataFra
         "expected_purchases_horizon": facts.purchases[settings.horizon_months - 1][row],
         "expected_spend": missing if facts.expected_spend is None else facts.expected_spend,
         "clv": clv,
-        "model": facts.choice.model,
+        "model": pd.Categorical.from_codes(np.zeros(len(summary), dtype=np.int8), [facts.choice.model]),  # no text copies
     }, copy=False)
 
 
