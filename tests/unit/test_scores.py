@@ -268,3 +268,14 @@ def test_the_export_carries_names_next_to_the_id_most_valuable_first(tmp_path, p
     assert (frame.name == "客户 " + frame.customer_id).all()
     assert frame.clv.is_monotonic_decreasing
     assert frame.clv.sum() == pytest.approx(values.clv.sum(), rel=1e-12)
+
+
+def test_groups_name_each_buyers_class_and_region(tmp_path):
+    with cdnow_base(tmp_path / "g.duckdb") as store:
+        with store.transaction() as cur:
+            cur.execute("UPDATE customers SET customer_class = CASE WHEN customer_id < '01000' THEN 'dealer' END, "
+                        "region = 'r' || (CAST(customer_id AS INTEGER) % 3)")
+        facts = customer_facts(store, ScoreSettings(as_of=CALIBRATION_END, model="bg_nbd"))
+    ids = list(facts.summary.customer_id)
+    assert list(facts.groups.customer_class.astype(str)) == ["dealer" if i < "01000" else "" for i in ids]
+    assert list(facts.groups.region.astype(str)) == [f"r{int(i) % 3}" for i in ids]
