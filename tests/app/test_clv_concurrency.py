@@ -2,6 +2,8 @@
 equity of their own rate, computed independently for one user alone."""
 from concurrent.futures import ThreadPoolExecutor
 
+from streamlit.testing.v1.util import patch_config_options
+
 from crm_logic.scores import ScoreSettings, compute_scores
 from crm_logic.store import Store, base_path
 from tests.app.conftest import assert_clean, run_page
@@ -18,6 +20,10 @@ def single_user_figures(store, rate):
     return [fmt.money(values.clv.sum(), "en", "$"), fmt.money(values.clv.mean(), "en", "$")]
 
 
+# AppTest compiles the pages anew on every run, and with Streamlit's "magic" on it parses them with
+# ast.parse, which CPython 3.11 does not allow in two threads at once ("AST constructor recursion depth
+# mismatch"). The server compiles each page once, under a lock; the test turns magic off (no page uses it).
+@patch_config_options({"runner.magicEnabled": False})
 def test_simultaneous_sessions_each_see_the_equity_of_their_own_rate(data_dir):
     with Store(base_path("cdnow")) as store:
         load_cdnow_sample(store)
