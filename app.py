@@ -33,10 +33,19 @@ with st.sidebar:
             key=f"as_of_{state.current_base()}", help=t("common.as_of_help"), format="YYYY-MM-DD",
         )
 
+overview = st.Page("views/overview.py", title=t("nav.overview"), icon=":material/insights:", url_path="overview")
 pages = [
-    st.Page("views/overview.py", title=t("nav.overview"), icon=":material/insights:", url_path="overview", default=True),
+    overview,
+    st.Page("views/segments.py", title=t("nav.segments"), icon=":material/donut_small:", url_path="segments"),
+    st.Page("views/customer.py", title=t("nav.customer"), icon=":material/person_search:", url_path="customer"),
     st.Page("views/clv.py", title=t("nav.clv"), icon=":material/savings:", url_path="clv"),
+    st.Page("views/churn.py", title=t("nav.churn"), icon=":material/person_alert:", url_path="churn"),
+    st.Page("views/alliances.py", title=t("nav.alliances"), icon=":material/handshake:", url_path="alliances"),
     st.Page("views/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),
 ]
+# Streamlit serves its default page at "/" only, so /overview would be "Page not found": the root is a
+# hidden page of its own that opens the overview at its own URL.
+home = st.Page(lambda: st.switch_page(overview, query_params=st.query_params.to_dict()), title=t("nav.overview"),
+               url_path="home", default=True, visibility="hidden")
 state.keep_in_url()
-st.navigation(pages).run()
+st.navigation([home, *pages]).run()

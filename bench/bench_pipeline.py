@@ -3,22 +3,32 @@ per-customer GROUP BY it is measured against. One mode per process (run.py reads
 
 Modes: `groupby` (count, sum, min and max date per customer, written as a table), `scores`
 (`crm_logic.scores.customer_facts` and `customer_values` with the default settings, what the app runs on
-a first CLV visit: model "auto" validates the transaction models on a holdout first) and `scores_bg_nbd`
-(the same with the model fixed to BG/NBD: summary, fit, month table, values). Every mode opens the file
-and closes it; the GROUP BY also writes its result as a table (the scores are no longer kept in the
-base). The timed span starts after the imports and after the previous run's results are removed.
+a first CLV visit: model "auto" validates the transaction models on a holdout first), `scores_bg_nbd`
+(the same with the model fixed to BG/NBD: summary, fit, month table, values) and `segments` (issue 11: customer_values with BG/NBD, then
+the stages `segments` — crm_logic.tiers.segment_table, every customer's RFM segment, ABC tier, core
+quadrant, relationship form and behaviour type — and `migration`, the segments a quarter earlier and
+the flows; it writes the segment table) and `churn` (issue 12: customer_values with BG/NBD, then the
+stages `evaluation` — crm_logic.churn.evaluate, the signals scored on a held-out year of the fixed
+10,000-customer sample — `churn` — churn_table: P(no purchase), rhythm, lateness, alert, lifecycle,
+risk band, stage and value at risk of every customer — `new_alerts` (the week before), `cohorts` and
+`survival`; it writes the churn table). Every mode opens the file and closes it; the others than the
+scores write their result as a table (the scores are no longer kept in the base). The timed span
+starts after the imports and after the previous run's results are removed from the file.
 """
 from __future__ import annotations
 
 import argparse
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
 from _common import write_json
+from crm_logic import churn
 from crm_logic.scores import ScoreSettings, customer_facts, customer_values  # imported before the clock starts
 from crm_logic.store import Store
+from crm_logic.tiers import segment_migration, segment_table
 
 GROUP_BY = """
 CREATE OR REPLACE TABLE bench_groupby AS
@@ -57,10 +67,72 @@ def scores(path: Path, steps: dict, model: str = "auto") -> int:
     return rows
 
 
+def segments(path: Path, steps: dict) -> int:
+    """customer_values (BG/NBD; its stages as customer_facts reports them), then segment_table and the
+    quarter's migration, each a stage of its own; the segment table is written like the scores."""
+    marks = [("open", time.perf_counter())]
+
+    def mark(fraction: float, stage: str) -> None:
+        if stage != marks[-1][0]:
+            marks.append((stage, time.perf_counter()))
+
+    with Store(path) as store:
+        settings = ScoreSettings(model="bg_nbd")
+        facts = customer_facts(store, settings, progress=mark)
+        values = customer_values(facts, settings, progress=mark)
+        mark(0.9, "segments")
+        table = segment_table(store, values, facts.as_of)
+        mark(0.95, "migration")
+        segment_migration(store, facts.as_of, values=values)
+        mark(0.97, "write")
+        with store.cursor() as cur:
+            cur.register("segment_frame", table)
+            cur.execute("CREATE OR REPLACE TABLE bench_segments AS SELECT * FROM segment_frame")
+    marks.append(("end", time.perf_counter()))
+    for (stage, start), (_, end) in zip(marks, marks[1:]):
+        steps[stage] = steps.get(stage, 0.0) + end - start
+    return len(table)
+
+
+def churn_signals(path: Path, steps: dict) -> int:
+    """customer_values (BG/NBD), then each churn stage on its own (segments are timed by their own mode
+    and not used here: the rhythm falls back to the base's typical gap); the churn table is written."""
+    marks = [("open", time.perf_counter())]
+
+    def mark(fraction: float, stage: str) -> None:
+        if stage != marks[-1][0]:
+            marks.append((stage, time.perf_counter()))
+
+    with Store(path) as store:
+        settings = ScoreSettings(model="bg_nbd")
+        facts = customer_facts(store, settings, progress=mark)
+        values = customer_values(facts, settings, progress=mark)
+        mark(0.8, "evaluation")
+        evaluation = churn.evaluate(store, facts.as_of, facts.unit, "bg_nbd")
+        mark(0.85, "churn")
+        table = churn.churn_table(store, facts, values, facts.as_of, evaluation=evaluation)
+        mark(0.9, "new_alerts")
+        churn.new_alerts(facts, table, facts.as_of - timedelta(days=7))
+        mark(0.93, "cohorts")
+        churn.cohort_retention(store, facts.as_of)
+        mark(0.95, "survival")
+        churn.survival_curve(table)
+        mark(0.97, "write")
+        with store.cursor() as cur:
+            cur.register("churn_frame", table)
+            cur.execute("CREATE OR REPLACE TABLE bench_churn AS SELECT * FROM churn_frame")
+    marks.append(("end", time.perf_counter()))
+    for (stage, start), (_, end) in zip(marks, marks[1:]):
+        steps[stage] = steps.get(stage, 0.0) + end - start
+    return len(table)
+
+
 MODES = {
     "groupby": bare_group_by,
     "scores": scores,
     "scores_bg_nbd": lambda path, steps: scores(path, steps, model="bg_nbd"),
+    "segments": segments,
+    "churn": churn_signals,
 }
 
 
@@ -72,6 +144,8 @@ def main() -> None:
     args = parser.parse_args()
     with duckdb.connect(str(args.store)) as con:  # a fresh start: nothing left from an earlier run
         con.execute("DROP TABLE IF EXISTS bench_groupby")
+        con.execute("DROP TABLE IF EXISTS bench_segments")
+        con.execute("DROP TABLE IF EXISTS bench_churn")
         con.execute("DROP TABLE IF EXISTS customer_scores")  # kept by versions before issue 10
         transactions, customers = con.execute(
             "SELECT count(*), count(DISTINCT customer_id) FROM transactions").fetchone()

@@ -101,6 +101,8 @@ def run_models(summary: Path, pymc_n: int | None) -> dict:
 
 
 PIPELINE_MODES = ("groupby", "scores", "scores_bg_nbd")
+SEGMENT_MODES = ("segments",)  # issue 11: customer_values, then segment_table and the migration (own table)
+CHURN_MODES = ("churn",)  # issue 12: customer_values, then the churn evaluation, table, alerts and cohorts
 
 
 def run_pipeline(store: Path, repeats: int) -> dict:
@@ -108,7 +110,7 @@ def run_pipeline(store: Path, repeats: int) -> dict:
     one's `repeats` runs (the same number for the yardstick and for ours)."""
     results: dict[str, dict] = {}
     for _ in range(repeats):
-        for mode in PIPELINE_MODES:
+        for mode in PIPELINE_MODES + SEGMENT_MODES + CHURN_MODES:
             out = OUT / f"pipeline_{mode}.json"
             print(f"--- pipeline: {mode}", flush=True)
             process = run_measured(PYTHON["ours"], "bench_pipeline.py", mode, "--store", str(store), "--out", str(out))
@@ -222,6 +224,24 @@ def report(results: dict) -> str:
         parts.append(f"### 3. DuckDB ({g['transactions']:,} transactions, {g['customers']:,} customers) → customer values\n\n"
                      + table(rows, ["", "bare GROUP BY", "facts + values (default: model auto)",
                                     "facts + values (model bg_nbd)"]))
+
+    if pipe and "segments" in pipe:
+        steps = pipe["segments"]["steps"]
+        rows = [[f"  stage: {stage} [s]", fmt(seconds)] for stage, seconds in steps.items()]
+        rows.append(["segments vs the CLV scoring stage (goal: below)",
+                     f"{steps['segments'] / steps['score']:,.2f}× {'✅' if steps['segments'] < steps['score'] else '❌'}"])
+        rows.append(["peak RSS of the process [MB]", fmt(pipe["segments"]["peak_rss_mb"], 0)])
+        parts.append(f"### 4. Segments, tiers and ladder of {pipe['segments']['rows']:,} customers "
+                     "(`bench_pipeline.py segments`)\n\n" + table(rows, ["", "customer_values (BG/NBD) → segment_table"]))
+
+    if pipe and "churn" in pipe:
+        steps = pipe["churn"]["steps"]
+        rows = [[f"  stage: {stage} [s]", fmt(seconds)] for stage, seconds in steps.items()]
+        signals = sum(steps[s] for s in ("evaluation", "churn", "new_alerts", "cohorts", "survival"))
+        rows.append(["all churn stages [s]", fmt(signals)])
+        rows.append(["peak RSS of the process [MB]", fmt(pipe["churn"]["peak_rss_mb"], 0)])
+        parts.append(f"### 5. Churn signals of {pipe['churn']['rows']:,} customers (`bench_pipeline.py churn`)\n\n"
+                     + table(rows, ["", "customer_values (BG/NBD) → churn_table"]))
 
     versions = {LABEL[lib]: models[lib]["versions"] for lib in LIBRARIES}
     parts.append("Versions: " + "; ".join(f"{k}: " + ", ".join(f"{n} {v}" for n, v in vs.items())

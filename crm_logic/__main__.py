@@ -97,7 +97,25 @@ def cmd_fit(args) -> int:
 
 # The rooms whose per-customer columns `score` adds: functions (store, facts, values, as_of) -> a frame
 # keyed by customer_id. Each room adds its own entry.
-SCORE_TABLES: list = []
+def _segments(store, facts, values, as_of):
+    from crm_logic.tiers import score_segments
+
+    return score_segments(store, facts, values, as_of)
+
+
+def _alliance_columns(store, facts, values, as_of):
+    from crm_logic.alliance import score_columns
+
+    return score_columns(store, facts, values, as_of)
+
+
+def _churn_columns(store, facts, values, as_of):
+    from crm_logic.churn import score_columns
+
+    return score_columns(store, facts, values, as_of)
+
+
+SCORE_TABLES: list = [_segments, _churn_columns, _alliance_columns]
 
 
 def cmd_score(args) -> int:
@@ -130,6 +148,42 @@ def cmd_score(args) -> int:
             "out": str(args.out), "rows": rows, "model": facts.choice.model, "as_of": facts.as_of.isoformat(),
             "customer_equity": equity_summary(values)["customer_equity"],
         }))
+    return 0
+
+
+def cmd_alerts(args) -> int:
+    """Print, as CSV on stdout, the customers whose churn alert fires at --as-of and did not at --since
+    (every alerted customer without --since), most value at risk first: a scheduled job's call list."""
+    from crm_logic.churn import churn_table, new_alerts, segment_frame
+    from crm_logic.exports import neutralise
+    from crm_logic.models import ModelError
+    from crm_logic.scores import ScoreSettings, customer_facts, customer_values
+
+    settings = ScoreSettings(as_of=args.as_of)
+    with Store(args.db, read_only=True) as store:
+        try:
+            facts = customer_facts(store, settings)
+        except ModelError as error:
+            print(translate(f"clv.error.{error.key}", args.lang), file=sys.stderr)
+            return 2
+        if args.since is not None and args.since >= facts.as_of:
+            print("--since must be before the analysis date", file=sys.stderr)
+            return 2
+        values = customer_values(facts, settings)
+        segments = segment_frame(store, values, facts.as_of)
+        rules = {"alert_rule": args.rule} if args.rule else None
+        table = churn_table(store, facts, values, facts.as_of, rules, segments=segments)
+        fired = table[table["churn_alert"]] if args.since is None else \
+            new_alerts(facts, table, args.since, rules)
+        names = store.df("SELECT customer_id, name FROM customers")
+    out = fired.merge(names, on="customer_id", how="left").merge(
+        values[["customer_id", "last_purchase", "p_alive"]], on="customer_id", how="left")
+    columns = ["customer_id", "name", "value_at_risk", "revenue_12m", "last_purchase", "days_since_last",
+               "typical_gap_days", "gap_source", "lateness", "churn_probability", "p_alive", "alert_signal",
+               "lifecycle_state", "risk_band", "relationship_stage", "last_contact"]
+    out = out.sort_values(["value_at_risk", "revenue_12m"], ascending=False, na_position="last")[columns]
+    neutralise(out).to_csv(sys.stdout, index=False)
+    print(f"{len(out)} customers alerted as of {facts.as_of}", file=sys.stderr)
     return 0
 
 
@@ -178,6 +232,15 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--default-margin", type=float)
     c.add_argument("--lang", choices=["zh", "en"], default="en")
     c.set_defaults(func=cmd_score)
+
+    a = sub.add_parser("alerts", help="print the customers whose churn alert fired, as CSV on stdout")
+    a.add_argument("--db", required=True)
+    a.add_argument("--as-of", type=date.fromisoformat, help="analysis date (default: the last order date)")
+    a.add_argument("--since", type=date.fromisoformat, help="only alerts that were not firing on this date")
+    a.add_argument("--rule", choices=["auto", "churn_probability", "p_alive", "lateness", "recency"],
+                   help="the signal that raises the alert (default auto: the best on the base's own history)")
+    a.add_argument("--lang", choices=["zh", "en"], default="en")
+    a.set_defaults(func=cmd_alerts)
     return p
 
 

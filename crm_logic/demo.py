@@ -49,6 +49,7 @@ RETURN_SHARE, DISCOUNT_HUNTERS, REFERRED_SHARE, CLUB_SHARE, PROSPECT_SHARE = 0.0
 FORMS = ("basic", "passive", "responsible", "proactive", "partner")
 FORM_SHARES = {"person": (0.40, 0.30, 0.20, 0.10, 0.0), "organisation": (0.15, 0.20, 0.25, 0.22, 0.18)}
 # Yearly cost of serving a relationship of each form (¥, low-high).
+LUXURIOUS_SHARE = 0.125  # accounts whose cost exceeds their yearly margin, on average over the forms
 FORM_COST = {"basic": (500, 2_000), "passive": (2_000, 6_000), "responsible": (6_000, 15_000),
              "proactive": (15_000, 45_000), "partner": (40_000, 160_000)}
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
@@ -86,7 +87,11 @@ def build_demo(store: Store, customers: int = 5000, seed: int = 7, progress: Cal
         interactions = _interactions(rng, cur, everyone, end_date)
         cur.register("interactions_frame", interactions)
         cur.execute("INSERT INTO interactions SELECT * FROM interactions_frame")
-        accounts = _accounts(rng, everyone[everyone.customer_class.isin(ORGANISATIONS) & everyone.prospect_grade.isna()])
+        yearly_margin = dict(cur.execute(
+            """SELECT customer_id, sum(gross_margin)::DOUBLE FROM transactions
+               WHERE order_date > (SELECT max(order_date) FROM transactions) - INTERVAL 365 DAY GROUP BY 1""").fetchall())
+        accounts = _accounts(rng, everyone[everyone.customer_class.isin(ORGANISATIONS) & everyone.prospect_grade.isna()],
+                             yearly_margin)
         cur.register("accounts_frame", accounts)
         cur.execute("INSERT INTO accounts SELECT * FROM accounts_frame")
     notify(1.0, "demo.stage.relationships")
@@ -264,18 +269,35 @@ def _interactions(rng, cur, everyone: pd.DataFrame, end: date) -> pd.DataFrame:
     return frame.sort_values(["interaction_date", "customer_id"], kind="stable", ignore_index=True)
 
 
-def _accounts(rng, orgs: pd.DataFrame) -> pd.DataFrame:
-    """Key-account facts for organisations; deeper forms cost more and bind tighter."""
+def _accounts(rng, orgs: pd.DataFrame, yearly_margin: dict[str, float]) -> pd.DataFrame:
+    """Key-account facts for organisations; deeper forms cost more and bind tighter.
+
+    Most relationships earn more than they cost; about one in eight is "luxurious" (costs more than the
+    last year's gross margin; deeper forms more often, since they are the expensive ones). A few of the
+    most valuable accounts are alliance material: hard to replace, a large share of their wallet,
+    power in balance, and cheap to serve for what they bring."""
     n = len(orgs)
     depth = orgs["_form"].map({f: i / 4 for i, f in enumerate(FORMS)}).to_numpy()
     low_high = np.array([FORM_COST[f] for f in orgs["_form"]])
     power = {"enterprise": 0.45, "intermediary": 0.55, "dealer": 0.65}
+    margin = np.maximum(orgs["customer_id"].map(yearly_margin).fillna(0).to_numpy(float), 0)
+    switching = np.clip(0.15 + 0.6 * depth + rng.normal(0, 0.12, n), 0, 1)
+    wallet = np.clip(rng.beta(2, 3, n) + 0.2 * depth, 0, 1)
+    bargaining = np.clip(orgs["customer_class"].map(power).to_numpy() + rng.normal(0, 0.15, n), 0, 1)
+    # Alliance material: one in five of the top tenth by margin.
+    strong = (margin >= np.quantile(margin, 0.9)) & (margin > 0) & (rng.random(n) < 0.2)
+    switching = np.where(strong, rng.uniform(0.72, 0.95, n), switching)
+    wallet = np.where(strong, rng.uniform(0.62, 0.9, n), wallet)
+    bargaining = np.where(strong, rng.uniform(0.4, 0.6, n), bargaining)
+    luxurious = ~strong & (rng.random(n) < LUXURIOUS_SHARE * (0.3 + 1.4 * depth))
+    cost = np.where(luxurious, margin * rng.uniform(1.15, 2.5, n) + 0.3 * rng.uniform(low_high[:, 0], low_high[:, 1]),
+                    margin * np.where(strong, rng.uniform(0.1, 0.3, n), rng.uniform(0.1, 0.85, n) * (0.6 + 0.4 * depth)))
     return pd.DataFrame({
         "customer_id": orgs["customer_id"].to_numpy(),
-        "switching_cost": np.clip(0.15 + 0.6 * depth + rng.normal(0, 0.12, n), 0, 1).round(2),
-        "wallet_share": np.clip(rng.beta(2, 3, n) + 0.2 * depth, 0, 1).round(2),
-        "bargaining_power": np.clip(orgs["customer_class"].map(power).to_numpy() + rng.normal(0, 0.15, n), 0, 1).round(2),
-        "relationship_cost": np.round(rng.uniform(low_high[:, 0], low_high[:, 1]), 2),
+        "switching_cost": switching.round(2),
+        "wallet_share": wallet.round(2),
+        "bargaining_power": bargaining.round(2),
+        "relationship_cost": np.round(cost, 2),
         "product_utilisation": np.clip(rng.beta(4, 2, n), 0, 1).round(2),
         "custom_requests": rng.poisson(1 + 4 * depth),
     })

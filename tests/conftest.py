@@ -35,3 +35,12 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     directory.mkdir()
     monkeypatch.setenv("CRM_DATA_DIR", str(directory))
     return directory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def ingest_scratch(tmp_path_factory):
+    """The importer's scratch files (staged uploads and checks) go to this session's temporary directory."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CRM_INGEST_DIR", str(tmp_path_factory.mktemp("ingest_scratch")))
+    yield
+    patch.undo()

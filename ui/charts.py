@@ -121,3 +121,54 @@ def waterfall(labels: list[str], values: list[float], text: list[str], title: st
         totals=dict(marker_color=OKABE_ITO[0]), hoverinfo="text", hovertext=text,
     ))
     return _layout(fig, title, "", y_title, showlegend=False)
+
+
+RELATIONSHIP_TYPE_COLOURS = {"transactional": NEUTRAL, "preferred_supplier": OKABE_ITO[0],
+                             "partnership": OKABE_ITO[2], "strategic_alliance": OKABE_ITO[3]}
+
+
+def bubble_matrix(
+    frame: pd.DataFrame, x: str, y: str, size: str, colour: str, labels: dict[str, str], colours: dict[str, str],
+    hover: list[str], title: str, x_title: str, y_title: str, cut: float, corners: dict[str, str],
+) -> go.Figure:
+    """A 2×2 portfolio on [0, 1] axes: bubbles sized by `size`, one trace per `colour` key (legend in
+    `labels`), the cut lines drawn, and each quadrant named in its corner (`corners`: 'tr', 'tl', 'br',
+    'bl' -> text). `customdata` carries the customer id for clicks."""
+    fig = go.Figure()
+    peak = float(frame[size].clip(lower=0).max()) if len(frame) else 0.0
+    for key, label in labels.items():
+        part = frame[frame[colour] == key]
+        if part.empty:
+            continue
+        fig.add_scatter(
+            x=part[x], y=part[y], mode="markers", name=label, customdata=part["customer_id"],
+            marker=dict(size=part[size].clip(lower=0), sizemode="area", sizeref=2.0 * peak / 40 ** 2 if peak else 1,
+                        sizemin=4, color=colours.get(key, NEUTRAL), opacity=0.75, line=dict(color="white", width=1)),
+            hovertext=[hover[i] for i in part.index], hoverinfo="text",
+        )
+    for line in ("x", "y"):
+        getattr(fig, f"add_{'v' if line == 'x' else 'h'}line")(cut, line=dict(color=NEUTRAL, dash="dot", width=2))
+    spots = {"tr": (0.99, 0.99, "right", "top"), "tl": (0.01, 0.99, "left", "top"),
+             "br": (0.99, 0.01, "right", "bottom"), "bl": (0.01, 0.01, "left", "bottom")}
+    for corner, text in corners.items():
+        px, py, xanchor, yanchor = spots[corner]
+        fig.add_annotation(x=px, y=py, text=f"<b>{text}</b>", showarrow=False, xanchor=xanchor, yanchor=yanchor,
+                           font=dict(size=14, color="#333333"), bgcolor="rgba(255,255,255,0.7)")
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return _layout(fig, title, x_title, y_title, height=560)
+
+
+def heatmap(frame: pd.DataFrame, x: str, y: str, value: str, hover: list[str], title: str, x_title: str,
+            y_title: str, scale_title: str) -> go.Figure:
+    """A grid of `value` (a percentage) over x × y, on a colour-blind-safe sequential scale from 0 to the
+    largest value; hover text precomputed."""
+    grid = frame.pivot(index=y, columns=x, values=value)
+    text = pd.Series(hover, index=frame.index).set_axis(pd.MultiIndex.from_frame(frame[[y, x]])).unstack(x)
+    fig = go.Figure(go.Heatmap(
+        z=grid.to_numpy(), x=list(grid.columns), y=list(grid.index), colorscale="Blues", zmin=0,
+        hovertext=text.reindex(index=grid.index, columns=grid.columns).to_numpy(), hoverinfo="text",
+        colorbar=dict(title=scale_title),
+    ))
+    fig.update_yaxes(autorange="reversed", type="category")
+    return _layout(fig, title, x_title, y_title, height=max(320, 26 * len(grid) + 140))

@@ -217,6 +217,98 @@ def _values_cached(module: str, name: str, path: str, version: int, settings, ar
     return fn(open_base(path), facts, _values(path, version, settings, facts), *args)
 
 
+def segment_table(rules: "SegmentRules") -> "pd.DataFrame":
+    """Every customer of the current base with their RFM segment, tier, quadrant, form, level and type
+    (`crm_logic.tiers.segment_table`) under this session's CLV settings and segment `rules`; computed once
+    per base, data version, settings and rules, so coming back to a page recomputes nothing. Read-only."""
+    settings = clv_settings()
+    values = customer_values(settings)
+    store = current_store()
+    return _segments(str(store.path), store.dataset_version, settings, repr(rules), values, rules)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _segments(path: str, version: int, settings, rules_key: str, _values, _rules):
+    from crm_logic.tiers import segment_table as compute
+
+    return compute(open_base(path), _values, settings.as_of, _rules)
+
+
+def segments_query(fn: Callable, rules: "SegmentRules", *args: Any) -> Any:
+    """`fn(segment_table, *args)` (a summary of the segment table: grid counts, a breakdown, a curve),
+    cached like the table itself. Read-only."""
+    table = segment_table(rules)
+    store = current_store()
+    return _segments_summary(fn.__module__, fn.__qualname__, str(store.path), store.dataset_version,
+                             clv_settings(), repr(rules), args, table)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _segments_summary(module: str, name: str, path: str, version: int, settings, rules_key: str, args: tuple,
+                      _table):
+    fn = functools.reduce(getattr, name.split("."), importlib.import_module(module))
+    return fn(_table, *args)
+
+
+def segment_migration(rules: "SegmentRules", later: date, earlier: date) -> "Migration":
+    """Who moved between RFM segments from `earlier` to `later` (`crm_logic.tiers.segment_migration`),
+    once per base, data version, rules and dates. Read-only."""
+    store = current_store()
+    return _migration(str(store.path), store.dataset_version, repr(rules), later, earlier, rules)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _migration(path: str, version: int, rules_key: str, later: date, earlier: date, _rules):
+    from crm_logic.tiers import segment_migration as compute
+
+    return compute(open_base(path), later, earlier, _rules)
+
+
+def churn_evaluation(rules: dict) -> "dict | None":
+    """How each churn signal predicted the base's last held-out period (`crm_logic.churn.evaluate_signals`);
+    the scored history is cached per data version, analysis date, model and rhythm rules."""
+    from crm_logic import churn
+
+    settings = clv_settings()
+    facts = customer_facts(settings)
+    rhythm = {name: rules[name] for name in ("min_own_purchases", "min_group_customers", "fixed_days")}
+    frame = query(churn.evaluation_frame, facts.as_of, settings.unit, facts.choice.model, rhythm)
+    return churn.evaluate_signals(frame, rules)
+
+
+def churn_segments() -> "pd.DataFrame | None":
+    """The segments (`crm_logic.tiers.segment_table`) the churn page compares short histories with,
+    cached per base, data version and CLV settings; None without the segments library."""
+    settings = clv_settings()
+    values = customer_values(settings)
+    store = current_store()
+    return _segments_for_churn(str(store.path), store.dataset_version, settings, values)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _segments_for_churn(path: str, version: int, settings, _values):
+    from crm_logic import churn
+
+    return churn.segment_frame(open_base(path), _values, settings.as_of or default_as_of(open_base(path)))
+
+
+def churn_table(rules: dict) -> "pd.DataFrame":
+    """`crm_logic.churn.churn_table` of the current base under this session's CLV settings and `rules`
+    (whose alert rule is already resolved, not "auto"). Treat it as read-only."""
+    settings = clv_settings()
+    facts, values = customer_facts(settings), customer_values(settings)
+    store = current_store()
+    return _churn(str(store.path), store.dataset_version, settings, tuple(sorted(rules.items())), facts, values,
+                  churn_segments())
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _churn(path: str, version: int, settings, rules: tuple, _facts, _values, _segments):
+    from crm_logic import churn
+
+    return churn.churn_table(open_base(path), _facts, _values, _facts.as_of, dict(rules), segments=_segments)
+
+
 def as_of() -> date | None:
     """The analysis date chosen in the sidebar for the current base (its last order date by default)."""
     return st.session_state.get(f"as_of_{current_base()}") or query(default_as_of)
@@ -233,6 +325,11 @@ def after_write() -> None:
     _kept.clear()
     _values.clear()
     _values_cached.clear()
+    _segments.clear()
+    _segments_summary.clear()
+    _migration.clear()
+    _churn.clear()
+    _segments_for_churn.clear()
 
 
 __all__ = ["open_base", "current_store", "query", "as_of", "currency", "after_write", "data_dir"]

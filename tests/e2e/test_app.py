@@ -50,7 +50,7 @@ def test_uploading_a_gbk_csv_adds_its_customers(page, app_url, tmp_path):
     expect(page.locator("[data-testid='stAlert']", has_text="All 2 rows are valid")).to_be_visible()
     page.locator(".st-key-import_button button").click()
     expect(page.locator("[data-testid='stAlert']", has_text="Imported 2 rows")).to_be_visible()
-    go_to(page, "")
+    go_to(page, "overview")
     expect(page.locator("h1")).to_have_text("Overview")
     expect(metric_value(page, "Customers")).to_have_text(f"{before + 2:,}")
 
@@ -62,7 +62,7 @@ def test_a_bad_date_is_reported_and_nothing_changes(page, app_url, tmp_path):
     page.locator(".st-key-import_button button").click()
     expect(page.locator("[data-testid='stAlert']", has_text="Nothing was imported")).to_be_visible()
     expect(page.locator("[data-testid='stCode']")).to_contain_text("bad.csv, row 3, column order_date")
-    go_to(page, "")
+    go_to(page, "overview")
     expect(page.locator("h1")).to_have_text("Overview")
     expect(metric_value(page, "Customers")).to_have_text(f"{before:,}")
 

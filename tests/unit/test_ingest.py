@@ -18,7 +18,7 @@ import pytest
 
 from crm_logic import ingest
 from crm_logic.i18n import translate
-from crm_logic.ingest import ImportRejected, auto_mapping, import_files, imports_log, load_cdnow, read_file, validate
+from crm_logic.ingest import ImportOptions, ImportRejected, auto_mapping, import_files, imports_log, load_cdnow, read_file, validate
 from crm_logic.store import CDNOW_DIR, Store
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ingest"
@@ -314,18 +314,17 @@ GOOD = "C1,2024-03-05,10,O1,1\n"
 
 
 @pytest.mark.parametrize("line, code, column, value", [
-    (",2024-03-05,10,O2,1", "missing_customer_id", "客户编号", None),
     ("C2,2024-13-45,10,O2,1", "bad_date", "订单日期", "2024-13-45"),
     ("C2,,10,O2,1", "missing_date", "订单日期", None),
     ("C2,2030-01-01,10,O2,1", "future_date", "订单日期", "2030-01-01"),
     ("C2,2024-03-05,12abc,O2,1", "bad_amount", "金额", "12abc"),
     ("C2,2024-03-05,inf,O2,1", "bad_amount", "金额", "inf"),
     ("C2,2024-03-05,,O2,1", "missing_amount", "金额", None),
-    ("C2,2024-03-05,99,O1,1", "duplicate_order", "订单号", "O1"),
+    ("C2,2024-03-05,99,O1,1", "conflicting_order", "订单号", "O1"),
     ("C2,2024-03-05,10,O2,many", "bad_value", "数量", "many"),
     ("C2,2024-03-05,10,O2,1,extra", "wrong_field_count", None, "6"),
     ("C2,2024-03-05,10", "wrong_field_count", None, "3"),
-], ids=["no_customer", "bad_date", "no_date", "future_date", "bad_amount", "infinite_amount", "no_amount",
+], ids=["bad_date", "no_date", "future_date", "bad_amount", "infinite_amount", "no_amount",
         "order_reused", "bad_quantity", "too_many_fields", "too_few_fields"])
 def test_bad_row_is_named_and_the_base_is_unchanged(tmp_path, filled, line, code, column, value):
     path = write(tmp_path / "bad.csv", HEADER + GOOD + line + "\n" + "C3,2024-03-07,5,O3,1\n")
@@ -335,7 +334,7 @@ def test_bad_row_is_named_and_the_base_is_unchanged(tmp_path, filled, line, code
     [problem] = rejected.value.report.problems
     assert (problem.file, problem.row, problem.column, problem.code, problem.value) == ("bad.csv", 3, column, code, value)
     assert snapshot(filled) == before
-    if code == "duplicate_order":
+    if code == "conflicting_order":
         assert problem.expected == "2"  # where the order first appears
 
 
@@ -345,7 +344,7 @@ def test_bad_row_is_named_and_the_base_is_unchanged(tmp_path, filled, line, code
     ("nothing.csv", b"", "empty_file", None),
     ("broken.xlsx", b"PK\x03\x04 not really a workbook", "unreadable_file", None),
     ("latin1.csv", "customer_id,order_date,amount\nCé\x81,2024-01-01,5\n".encode("latin-1") + b"\x81\xff",
-     "unreadable_file", None),
+     "unknown_encoding", None),
 ])
 def test_unusable_file_is_refused_and_the_base_is_unchanged(tmp_path, filled, name, content, code, value):
     (tmp_path / name).write_bytes(content)
@@ -402,12 +401,20 @@ def test_skip_invalid_with_no_valid_row_imports_nothing(tmp_path, filled):
     assert snapshot(filled) == before
 
 
-def test_identical_lines_of_one_order_are_dropped_and_counted(tmp_path, store):
+def test_identical_lines_of_one_order_are_kept_by_default_and_dropped_on_request(tmp_path, store):
+    """Changed in issue 9: identical lines used to be dropped silently; now they are counted and kept
+    (the file's total is what the platform reports) unless the user chooses to drop them."""
     path = write(tmp_path / "twice.csv", HEADER + GOOD + GOOD + "C2,2024-03-06,4,O2,1\n")
+    checked = validate(read_file(path), today=TODAY)
+    assert checked.report.facts["duplicate_lines"] == 1
+    assert checked.duplicates[["row", "first_row", "order_id"]].values.tolist() == [[3, 2, "O1"]]
     result = import_files(store, [path], today=TODAY)
-    assert result.report.facts["duplicates_dropped"] == 1
     assert not result.report.problems
-    assert totals(store) == (2, 2, Decimal("14.00"))
+    assert totals(store) == (3, 2, Decimal("24.00"))
+    with Store(tmp_path / "other.duckdb") as other:
+        result = import_files(other, [path], today=TODAY, options=ImportOptions(duplicates="drop"))
+        assert result.report.facts["duplicates_dropped"] == 1
+        assert totals(other) == (2, 2, Decimal("14.00"))
 
 
 def test_same_file_twice_is_refused_with_the_date_of_the_first_import(tmp_path, store):

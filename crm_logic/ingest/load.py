@@ -1,0 +1,160 @@
+"""Checked rows into the base, all or nothing: one transaction, under the store's write lock.
+
+The already-imported check runs inside that transaction (two imports of one file at the same moment
+leave it imported once), and rows stream from the scratch file to the base through Arrow batches, so
+memory stays flat whatever the file's size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from crm_logic.ingest.read import read_file, staged
+from crm_logic.ingest.report import ImportRejected, Problem, ValidationReport
+from crm_logic.ingest.validate import FILE_LEVEL, LOADED, ImportOptions, loadable_sql, validate
+from crm_logic.store import CDNOW_DIR, Store, clear_base
+
+CDNOW_FILES = {"sample": "CDNOW_sample.txt", "master": "CDNOW_master.txt"}
+BATCH_ROWS = 500_000
+
+
+@dataclass
+class ImportResult:
+    import_ids: list[int]
+    rows_loaded: int
+    rows_skipped: int
+    customers_new: int
+    report: ValidationReport
+
+
+def import_files(store: Store, sources: Any, mapping: dict[str, str | None] | None = None, fmt: str | None = None,
+                 skip_invalid: bool = False, replace: bool = False,
+                 progress: Callable[[float, str], None] | None = None, today: date | None = None,
+                 options: ImportOptions | None = None) -> ImportResult:
+    """Import one or several files as one unit: all rows of all files, or nothing (ImportRejected).
+
+    skip_invalid loads the valid rows and lists the others; whole-file problems (unreadable, missing
+    column, empty, already imported, a choice still to make) still reject. replace empties the base in
+    the same transaction. The base's currency becomes the one detected or chosen (options.currency).
+    """
+    return _import(store, sources, mapping, fmt, skip_invalid, replace, progress, today, options or ImportOptions(), {})
+
+
+def _import(store, sources, mapping, fmt, skip_invalid, replace, progress, today, options, meta) -> ImportResult:
+    notify = progress or (lambda fraction, stage: None)
+    if isinstance(sources, (str, Path, bytes)) or hasattr(sources, "getvalue") or hasattr(sources, "read"):
+        sources = [sources]
+    report, checked = ValidationReport(), []
+    try:
+        for i, source in enumerate(sources):
+            notify(0.6 * i / len(sources), "ingest.stage.read")
+            raw = read_file(source, fmt=fmt, sheet=options.sheet, header_row=options.header_row)
+            notify(0.6 * (i + 0.5) / len(sources), "ingest.stage.validate")
+            result = validate(raw, mapping, today, options)
+            if any(raw.file_hash == r.raw.file_hash for r in checked):
+                result.report.problems.insert(0, Problem(raw.file_name, None, None, "already_imported",
+                                                         datetime.now().date().isoformat()))
+            elif not replace:  # early answer; the check that counts runs again inside the transaction
+                with store.cursor() as early:
+                    first = _first_import(early, raw.file_hash)
+                if first:
+                    result.report.problems.insert(0, Problem(raw.file_name, None, None, "already_imported", first))
+            report.add(result.report)
+            checked.append(result)
+        rows_valid = sum(v.rows_valid for v in checked)
+        if any(p.code in FILE_LEVEL for p in report.problems) or (report.problems and not skip_invalid) \
+                or not rows_valid:
+            report.status = "rejected"
+            raise ImportRejected(report)
+
+        notify(0.6, "ingest.stage.load")
+        currency = next((v.currency for v in checked if v.currency), None)
+        now = datetime.now()
+        with store.transaction() as cur:
+            if replace:
+                clear_base(cur)
+            else:
+                for result in checked:
+                    first = _first_import(cur, result.raw.file_hash)
+                    if first:  # imported by someone else while this one was being checked
+                        report.problems.insert(0, Problem(result.raw.file_name, None, None, "already_imported", first))
+                        report.status = "rejected"
+                        raise ImportRejected(report)
+            for key, value in {**({"currency": currency} if currency else {}), **meta}.items():
+                Store.set_meta(cur, key, value)
+            next_id = cur.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
+            customers_new = 0
+            for k, result in enumerate(checked):
+                cur.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            [next_id + k, result.raw.file_name, result.raw.file_hash, now, result.raw.fmt,
+                             result.rows_valid, result.report.facts.get("rows_invalid", 0), replace])
+                customers_new += _load(cur, result, next_id + k)
+                notify(0.6 + 0.4 * (k + 1) / len(checked), "ingest.stage.load")
+    finally:
+        for result in checked:
+            result.raw.discard()
+    report.status = "imported"
+    report.facts.update(rows_loaded=rows_valid, rows_skipped=report.facts.get("rows_invalid", 0),
+                        customers_new=customers_new)
+    return ImportResult(list(range(next_id, next_id + len(checked))), rows_valid, report.facts["rows_skipped"],
+                        customers_new, report)
+
+
+def _first_import(cur, file_hash: str) -> str | None:
+    """The day this content was first imported into the base, or None."""
+    first = cur.execute("SELECT min(imported_at) FROM imports WHERE file_hash = ?", [file_hash]).fetchone()[0]
+    return None if first is None else first.date().isoformat()
+
+
+def _load(cur, result: Validated, import_id: int) -> int:
+    """Stream the file's loadable rows into transactions; add customers not yet known. Returns how many."""
+    columns = ", ".join(c for c in LOADED if c != "amount")
+    with staged(result.raw.stage) as con:
+        lines = con.sql(f"SELECT {columns}, amount FROM ({loadable_sql(result.view)})").to_arrow_reader(BATCH_ROWS)
+        cur.register("incoming", lines)
+        try:
+            cur.execute("""
+                INSERT INTO transactions (customer_id, order_id, order_date, amount, quantity, category, discounted,
+                                          gross_margin, import_id)
+                SELECT customer_id, order_id, CAST(order_date AS DATE), CAST(round(amount, 2) AS DECIMAL(18, 2)),
+                       quantity, category, discounted, CAST(round(gross_margin, 2) AS DECIMAL(18, 2)), ?
+                FROM incoming""", [import_id])
+        finally:
+            cur.unregister("incoming")
+        latest = "arg_max({0}, order_date) FILTER (WHERE {0} IS NOT NULL)"  # as on their latest order
+        people = con.sql(f"""
+            SELECT customer_id, {latest.format('customer_name')} AS name,
+                   {latest.format('customer_class')} AS customer_class, {latest.format('region')} AS region,
+                   {latest.format('industry')} AS industry, {latest.format('channel')} AS channel,
+                   CAST(min(order_date) AS DATE) AS first_date
+            FROM ({loadable_sql(result.view)}) GROUP BY customer_id""").to_arrow_reader(BATCH_ROWS)
+        cur.register("people", people)
+        try:
+            cur.execute("CREATE OR REPLACE TEMP TABLE incoming_people AS SELECT * FROM people")
+        finally:
+            cur.unregister("people")
+    try:
+        cur.execute("""
+            UPDATE customers SET created_date = p.first_date FROM incoming_people p
+            WHERE customers.customer_id = p.customer_id
+              AND (customers.created_date IS NULL OR p.first_date < customers.created_date)""")
+        return cur.execute("""
+            INSERT INTO customers (customer_id, name, customer_class, region, industry, channel, created_date)
+            SELECT customer_id, name, customer_class, region, industry, channel, first_date FROM incoming_people p
+            WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = p.customer_id)""").fetchone()[0]
+    finally:
+        cur.execute("DROP TABLE incoming_people")
+
+
+def load_cdnow(store: Store, which: str = "sample", progress: Callable[[float, str], None] | None = None,
+               ) -> ImportResult:
+    """Replace the base with a CDNOW log ("sample": 1/10 of the customers, or "master": all of them), in US dollars."""
+    meta = {"currency": "$", "display_name": f"cdnow_{which}"}
+    return _import(store, [CDNOW_DIR / CDNOW_FILES[which]], None, "cdnow", False, True, progress, None,
+                   ImportOptions(currency="$"), meta)
+
+
+def imports_log(store: Store):
+    return store.df("SELECT * FROM imports ORDER BY imported_at DESC, import_id DESC")

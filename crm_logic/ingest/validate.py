@@ -1,0 +1,496 @@
+"""Every staged row -> canonical fields, or problems naming file, row, column and a stable code.
+
+The checks run as SQL inside the scratch DuckDB file, so a file of millions of rows is parsed once, in
+DuckDB's threads, and never held in Python. What a file could mean in two ways (day/month order,
+decimal comma, unknown order statuses) is asked, not guessed: it is a whole-file problem until the user
+chooses in `ImportOptions`. What is detected (platform, date order, decimal mark, currency) is said in
+`report.notes` and kept on the result for the mapping step to show and edit.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from crm_logic.ingest.platforms import (FIELDS, STATUS_CLASSES, auto_mapping, currency_symbol,
+                                        default_status_classes, detect_platform, platform_currency,
+                                        platforms)
+from crm_logic.ingest.read import RawTable, CONNECT_HOOKS, staged
+from crm_logic.ingest.report import MAX_KEPT, Problem, ValidationReport
+from crm_logic.store import CUSTOMER_CLASSES
+
+REQUIRED = ("customer_id", "order_date", "amount")
+TEXT_FIELDS = ("category", "customer_name", "region", "industry", "channel")
+DATE_ORDERS = ("auto", "ymd", "mdy", "dmy")
+DECIMALS = ("auto", ".", ",")
+CHOICES = {"refunds": ("leave_out", "return"), "duplicates": ("keep", "drop"), "guests": ("leave_out", "refuse")}
+# Class names users write, to the keys of store.CUSTOMER_CLASSES; anything else is kept as written.
+CLASS_NAMES = {"消费者": "consumer", "个人": "consumer", "顾客": "buyer", "购买者": "buyer", "采购方": "buyer",
+               "企业": "enterprise", "企业客户": "enterprise", "中间商": "intermediary", "经销商": "dealer",
+               "代理商": "dealer", "distributor": "dealer",
+               "reseller": "intermediary", "wholesaler": "intermediary", "business": "enterprise"}
+YES = ("是", "有", "y", "yes", "true", "打折", "折扣")  # numbers: non-zero is yes
+NO = ("否", "无", "n", "no", "false", "不打折")
+FILE_LEVEL = ("unreadable_file", "missing_column", "empty_file", "already_imported", "xls_file", "unknown_encoding",
+              "cell_too_large", "formulas_without_values", "no_such_sheet", "ambiguous_dates", "unknown_status",
+              "mixed_currencies")
+# Checks on rows that would be loaded: code -> (field whose column is named, SQL condition on `v`).
+ROW_CHECKS = (
+    ("missing_customer_id", "customer_id", "guest AND {refuse}"),
+    ("missing_date", "order_date", "date_text IS NULL"),
+    ("bad_date", "order_date", "date_text IS NOT NULL AND order_date IS NULL AND NOT date_pending"),
+    ("future_date", "order_date", "order_date > DATE '{today}'"),
+    ("missing_amount", "amount", "amount_text IS NULL"),
+    ("bad_amount", "amount", "amount_text IS NOT NULL AND (amount IS NULL OR NOT isfinite(amount) OR abs(amount) >= 1e16)"),
+    ("missing_quantity", "quantity", "derived AND quantity_text IS NULL"),
+    ("bad_value", "quantity", "quantity_text IS NOT NULL AND quantity IS NULL"),
+    ("bad_value", "gross_margin", "margin_text IS NOT NULL AND gross_margin IS NULL"),
+    ("bad_value", "discounted", "discount_text IS NOT NULL AND discounted IS NULL"),
+    ("conflicting_order", "order_id", "conflict_row IS NOT NULL"),
+)
+_TIME = (r"([ T]+[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(\s*[AaPp]\.?[Mm]\.?)?"
+         r"(\s*(Z|UTC|GMT|[+-][0-9]{2}:?[0-9]{2}))?)?$")
+_YMD = r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?"
+_COMPACT = r"[0-9]{8}"
+_XY = r"([0-9]{1,2})\s*([-/.])\s*([0-9]{1,2})\s*[-/.]\s*([0-9]{4})"
+_SERIAL = r"[0-9]{5}(\.[0-9]+)?"
+_MACROS = rf"""
+CREATE OR REPLACE TEMP MACRO cell(x) AS nullif(CASE
+    WHEN left(x, 1) IN (' ', chr(9), chr(10), chr(13), chr(12288)) OR right(x, 1) IN (' ', chr(9), chr(10), chr(13), chr(12288))
+    THEN trim(x, ' ' || chr(9) || chr(10) || chr(13) || chr(12288)) ELSE x END, '');
+CREATE OR REPLACE TEMP MACRO halfwidth(x) AS translate(x, '０１２３４５６７８９．，－＋（）／：￥　',
+                                                          '0123456789.,-+()/:¥ ');
+CREATE OR REPLACE TEMP MACRO bare_number(x) AS
+    regexp_replace(halfwidth(x), '[¥$€£\s]|RMB|CNY|USD|EUR|GBP|US|元', '', 'g');
+CREATE OR REPLACE TEMP MACRO point_number(t) AS CASE
+    WHEN regexp_full_match(t, '([0-9]{{1,3}}(,[0-9]{{3}})+|[0-9]+)(\.[0-9]+)?|\.[0-9]+')
+        THEN TRY_CAST(replace(t, ',', '') AS DOUBLE) END;
+CREATE OR REPLACE TEMP MACRO comma_number(t) AS CASE
+    WHEN regexp_full_match(t, '([0-9]{{1,3}}(\.[0-9]{{3}})+|[0-9]+)(,[0-9]+)?|,[0-9]+')
+        THEN TRY_CAST(replace(replace(t, '.', ''), ',', '.') AS DOUBLE) END;
+CREATE OR REPLACE TEMP MACRO quick_day(x) AS CAST(try_strptime(x, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d',
+    '%Y/%m/%d %H:%M:%S', '%Y/%m/%d', '%Y-%m-%dT%H:%M:%S']) AS DATE);
+CREATE OR REPLACE TEMP MACRO date_text(x) AS regexp_replace(halfwidth(x), '{_TIME}', '');
+CREATE OR REPLACE TEMP MACRO day(t, xy) AS CAST(CASE
+    WHEN regexp_full_match(t, '{_YMD}') THEN try_strptime(regexp_replace(t, '^{_YMD}$', '\1-\2-\3'), '%Y-%m-%d')
+    WHEN regexp_full_match(t, '{_COMPACT}') THEN try_strptime(t, '%Y%m%d')
+    WHEN xy IS NOT NULL AND regexp_full_match(t, '{_XY}')
+        THEN try_strptime(regexp_replace(t, '^{_XY}$', xy), '%Y-%m-%d')
+    WHEN regexp_full_match(t, '{_SERIAL}') AND TRY_CAST(t AS DOUBLE) BETWEEN 18264 AND 73415
+        THEN DATE '1899-12-30' + CAST(floor(CAST(t AS DOUBLE)) AS INTEGER) END AS DATE);
+"""
+_XY_ORDER = {"mdy": r"\4-\1-\3", "dmy": r"\4-\3-\1"}
+
+
+@dataclass
+class ImportOptions:
+    """The choices of the mapping step; every default is stated in the report, never applied silently.
+
+    date_order: "auto" reads month/day or day/month from the data (a day above 12; dots mean day.month)
+    and asks when it cannot tell. decimal: "auto" reads 1.234,50 as a decimal comma when the amounts
+    show one. currency: a symbol; None = from the file (currency column, $/¥/€ prefixes, platform).
+    status_classes: {status value: revenue/unpaid/cancelled/refunded} over the platforms' defaults.
+    refunds: refunded orders left out, or loaded as a purchase and its return. duplicates: identical
+    repeated lines of one order kept (default: the file's total is what the platform reports) or dropped.
+    guests: rows without a customer ID left out (counted, with their value) or refused as problems.
+    """
+    date_order: str = "auto"
+    decimal: str = "auto"
+    currency: str | None = None
+    status_classes: dict[str, str] = field(default_factory=dict)
+    refunds: str = "leave_out"
+    duplicates: str = "keep"
+    guests: str = "leave_out"
+    platform: str | None = None
+    sheet: str | None = None
+    header_row: int | None = None
+
+    def __post_init__(self):
+        if self.date_order not in DATE_ORDERS or self.decimal not in DECIMALS:
+            raise ValueError(f"date_order must be one of {DATE_ORDERS}, decimal one of {DECIMALS}")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}")
+        if self.platform is not None and self.platform not in platforms():
+            raise ValueError(f"platform must be one of {sorted(platforms())}, not {self.platform!r}")
+        bad = {v: c for v, c in self.status_classes.items() if c not in STATUS_CLASSES}
+        if bad:
+            raise ValueError(f"status classes must be one of {STATUS_CLASSES}: {bad}")
+
+
+@dataclass
+class Validated:
+    """The result of a check: the report, what was detected, and where the loadable rows wait (`view`).
+
+    For the mapping step: `platform`, `mapping` (field -> column), `date_order`, `decimal`, `currency`,
+    `statuses` (one row per status value: value, class, rows, amount — editable via
+    ImportOptions.status_classes) and `duplicates` (row, first_row, order_id of repeated identical lines).
+    """
+    report: ValidationReport
+    raw: RawTable
+    view: str | None = None
+    rows_valid: int = 0
+    platform: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    date_order: str | None = None
+    decimal: str = "."
+    currency: str | None = None
+    statuses: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["value", "class", "rows", "amount"]))
+    duplicates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["row", "first_row", "order_id"]))
+    options: ImportOptions = field(default_factory=ImportOptions)
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """The rows that would be loaded, in canonical fields (reads them all: for tests and small files)."""
+        if not self.view:
+            return pd.DataFrame(columns=["row", *LOADED])
+        with staged(self.raw.stage) as con:
+            frame = con.sql(loadable_sql(self.view)).df()
+        return frame.sort_values("row", kind="stable").reset_index(drop=True)
+
+
+LOADED = ("customer_id", "order_id", "order_date", "amount", "quantity", "category", "discounted", "gross_margin",
+          "customer_name", "region", "customer_class", "industry", "channel")
+
+
+def _number(text: str, comma: str) -> str:
+    """SQL for the value of a text column: 1,234.50  ¥-5  +5  (120.00)  １２３; with comma, 1.234,50 €.
+    Plain numbers go through DuckDB's cast; only the others are cleaned (the cleaning costs a regex)."""
+    unsigned = "comma_number" if comma == "true" else "point_number"
+    bare = f"bare_number({text})"
+    cleaned = (f"CASE WHEN {bare} LIKE '(%)' THEN -{unsigned}(substr({bare}, 2, length({bare}) - 2)) "
+               f"WHEN {bare} LIKE '-%' THEN -{unsigned}(substr({bare}, 2)) "
+               f"WHEN {bare} LIKE '+%' THEN {unsigned}(substr({bare}, 2)) ELSE {unsigned}({bare}) END")
+    if comma == "true":
+        return cleaned
+    plain = f"regexp_full_match({text}, '-?[0-9]+(\\.[0-9]+)?')"
+    return f"CASE WHEN {plain} THEN TRY_CAST({text} AS DOUBLE) ELSE {cleaned} END"
+
+
+def loadable_sql(view: str) -> str:
+    """The rows to load from a checked view; a refund loaded as a return adds its negative line."""
+    columns = ", ".join(c for c in LOADED if c != "amount")
+    return f"""SELECT row, {columns}, amount FROM {view} WHERE load
+               UNION ALL
+               SELECT row, {columns}, -amount FROM {view} WHERE load AND refund_return"""
+
+
+def macros(con) -> None:
+    """The parsing macros (cell, number, day ...) on a scratch connection; they live per connection."""
+    con.execute(_MACROS)
+
+
+CONNECT_HOOKS.append(macros)
+
+
+def _mapping(columns: list[str], explicit: dict[str, str | None] | None, platform: str | None) -> dict[str, str]:
+    """Automatic mapping overridden by the explicit one; an explicit None unmaps a field."""
+    explicit = explicit or {}
+    unknown = set(explicit) - set(FIELDS)
+    if unknown:
+        raise ValueError(f"unknown fields in mapping: {sorted(unknown)}; fields are {FIELDS}")
+    taken = {c for c in explicit.values() if c}
+    mapping = {f: c for f, c in auto_mapping(columns, platform).items() if f not in explicit and c not in taken}
+    mapping.update({f: c for f, c in explicit.items() if c})
+    return mapping
+
+
+def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today: date | None = None,
+             options: ImportOptions | None = None) -> Validated:
+    """Every row checked; the loadable rows staged (a view in the scratch file) and every problem, nothing written."""
+    today = today or date.today()
+    options = options or ImportOptions()
+    name = raw.file_name
+    report = ValidationReport(list(raw.problems), {"files": 1})
+    result = Validated(report, raw, options=options)
+    if not raw.stage:
+        return result
+    report.facts["rows_read"] = raw.n_rows + len(raw.problems)
+    if not report.facts["rows_read"]:
+        report.problems.append(Problem(name, None, None, "empty_file"))
+        return result
+    result.platform = options.platform or detect_platform(raw.columns)
+    cols = result.mapping = _mapping(raw.columns, mapping, result.platform)
+    derived = "amount" not in cols and "quantity" in cols and "unit_price" in cols
+    required = [f for f in REQUIRED if not (f == "amount" and derived)]
+    report.problems += [Problem(name, None, cols.get(f), "missing_column", f) for f in FIELDS
+                        if (f in required and f not in cols) or (f in cols and cols[f] not in raw.columns)]
+    if len(report.problems) > len(raw.problems):
+        return result
+    if result.platform:
+        report.notes.append(("platform", {"platform": result.platform}))
+    if raw.header_row and raw.header_row > 1 and raw.fmt != "cdnow":
+        report.notes.append(("header_row", {"row": raw.header_row}))
+    if raw.sheet and len(raw.sheets) > 1:
+        report.notes.append(("sheet", {"sheet": raw.sheet, "count": len(raw.sheets)}))
+    if derived:
+        report.notes.append(("amount_from_price", {}))
+    col = {f: f"c{raw.columns.index(c)}" for f, c in cols.items()}  # staged names: c0, c1, ...
+    amount_col = col["amount"] if not derived else col["unit_price"]
+
+    with staged(raw.stage) as con:
+        result.date_order = _date_order(con, col["order_date"], options.date_order, report, name, cols)
+        result.decimal = _decimal(con, amount_col, options.decimal, report)
+        result.currency = _currency(con, col, amount_col, options.currency, result.platform, report, name)
+        report.currency = result.currency or ""
+        classes = {**default_status_classes(), **{k.strip().lower(): v for k, v in options.status_classes.items()}}
+        key = hashlib.sha1(json.dumps([cols, asdict(options), today.isoformat(), result.date_order, result.decimal],
+                                      sort_keys=True, default=str).encode()).hexdigest()[:12]
+        result.view = f"valid_{key}"
+        if not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [result.view]).fetchall()[0][0]:
+            con.execute("BEGIN TRANSACTION")  # one commit for the whole build: each one costs a disk sync
+            try:
+                _build(con, key, col, derived, result, classes, options, today)
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        if "status" in col:
+            result.statuses = _statuses(con, key)
+            unknown = result.statuses[result.statuses["class"].isna()]
+            if len(unknown):
+                report.problems.append(Problem(name, None, cols["status"], "unknown_status",
+                                               ", ".join(unknown["value"].astype(str).head(10))))
+        _facts(con, result, options)
+        _row_problems(con, result, cols, options, today)
+        result.duplicates = con.sql(f"""SELECT row, dup_row AS first_row, order_id FROM {result.view}
+                                        WHERE dup_row IS NOT NULL ORDER BY row LIMIT {MAX_KEPT}""").df()
+    report.problems.sort(key=lambda p: (p.row is not None, p.row or 0))
+    return result
+
+
+def _date_order(con, column: str, chosen: str, report: ValidationReport, name: str, cols) -> str | None:
+    """ymd/mdy/dmy for dates like 05/06/2024: from the data where a day is above 12, dots as day.month; else ask."""
+    first, second, dots, n = con.sql(f"""
+        SELECT max(CAST(regexp_extract(t, '^{_XY}$', 1) AS INTEGER)), max(CAST(regexp_extract(t, '^{_XY}$', 3) AS INTEGER)),
+               count(*) FILTER (regexp_extract(t, '^{_XY}$', 2) = '.'), count(*)
+        FROM (SELECT date_text(cell({column})) AS t FROM raw_cells WHERE quick_day(cell({column})) IS NULL)
+        WHERE regexp_full_match(t, '{_XY}')""").fetchall()[0]
+    if chosen != "auto":
+        order = chosen
+    elif not n:
+        return "ymd"
+    elif first > 12 >= second:
+        order = "dmy"
+    elif second > 12 >= first:
+        order = "mdy"
+    elif first <= 12 and second <= 12 and dots == n:
+        order = "dmy"
+    else:
+        report.problems.append(Problem(name, None, cols["order_date"], "ambiguous_dates"))
+        return None
+    report.notes.append((f"date_order.{order}", {}))
+    return order
+
+
+def _decimal(con, column: str, chosen: str, report: ValidationReport) -> str:
+    """',' when amounts show a decimal comma (1531,75 or 1.234,50) and no decimal point; '.' otherwise."""
+    if chosen == "auto" and con.sql(f"SELECT count(*) FROM raw_cells WHERE contains({column}, ',')").fetchall()[0][0]:
+        commas, points = con.sql(f"""
+            SELECT count(*) FILTER (regexp_matches(t, '[0-9],[0-9]{{1,2}}$') OR regexp_matches(t, '\\.[0-9]{{3}},')),
+                   count(*) FILTER (regexp_matches(t, '[0-9]\\.[0-9]{{1,2}}$') OR regexp_matches(t, ',[0-9]{{3}}\\.'))
+            FROM (SELECT bare_number(cell({column})) AS t FROM raw_cells)""").fetchall()[0]
+        chosen = "," if commas and not points else "."
+    chosen = "." if chosen == "auto" else chosen
+    if chosen == ",":
+        report.notes.append(("decimal_comma", {}))
+    return chosen
+
+
+def _currency(con, col, amount_col, chosen, platform, report, name) -> str | None:
+    """The option, else the currency column (one currency only), else the amounts' prefixes, else the platform."""
+    if chosen:
+        symbol = chosen
+    else:
+        symbol = None
+        if "currency" in col:
+            codes = [r[0] for r in con.sql(f"SELECT DISTINCT upper(cell({col['currency']})) FROM raw_cells "
+                                           f"WHERE cell({col['currency']}) IS NOT NULL LIMIT 5").fetchall()]
+            if len(codes) > 1:
+                report.problems.append(Problem(name, None, None, "mixed_currencies", ", ".join(sorted(codes))))
+            symbol = currency_symbol(codes[0]) if len(codes) == 1 else None
+        if symbol is None:
+            marks = con.sql(f"""SELECT count(*) FILTER (t LIKE '%$%'), count(*) FILTER (regexp_matches(t, '[¥￥元]|RMB|CNY')),
+                                       count(*) FILTER (regexp_matches(t, '€|EUR')), count(*) FILTER (t LIKE '%£%')
+                                FROM (SELECT cell({amount_col}) AS t FROM raw_cells
+                                      WHERE TRY_CAST(cell({amount_col}) AS DOUBLE) IS NULL)""").fetchall()[0]
+            if max(marks):
+                symbol = ("$", "¥", "€", "£")[marks.index(max(marks))]
+        symbol = symbol or platform_currency(platform)
+    if symbol:
+        report.notes.append(("currency", {"currency": symbol}))
+    return symbol
+
+
+def _build(con, key: str, col: dict[str, str], derived: bool, result: Validated, classes: dict[str, str],
+           options: ImportOptions, today: date) -> None:
+    """checked_<key>: each row parsed once; fixes_<key>: the few rows of orders needing attention; the view."""
+    comma = "true" if result.decimal == "," else "false"
+    xy = "NULL" if result.date_order in (None, "ymd") else f"'{_XY_ORDER[result.date_order]}'"
+    pending = f"regexp_full_match(date_text(date_text), '{_XY}')" if result.date_order is None else "false"  # asked
+
+    def cell(f):
+        return f"cell({col[f]})" if f in col else "CAST(NULL AS VARCHAR)"
+
+    amount_text = cell("unit_price") if derived else cell("amount")
+    read = _number("amount_text", comma)
+    amount = f"quantity * {read}" if derived else read
+    all_cells = ", ".join(f"c{i}" for i in range(len(result.raw.columns)))
+    in_place = result.raw.first_line is not None
+    blank = " AND ".join(f"c{i} IS NULL" for i in range(len(result.raw.columns))) if in_place else "false"
+    yes, no = (", ".join(f"'{w}'" for w in words) for words in (YES, NO))  # constants, not user input
+    # Cells as text first, then values: the common forms through DuckDB's own casts, the rest cleaned. A CSV
+    # read in place is numbered here, in file order (a streaming row_number), lines of bare delimiters too.
+    con.execute(f"""CREATE OR REPLACE TABLE checked_{key} AS
+        SELECT * EXCLUDE (amount_read),
+               CASE WHEN quantity < 0 THEN -abs(amount_read) ELSE amount_read END AS amount_signed FROM (
+        SELECT *, {amount} AS amount_read FROM (
+        SELECT *, CASE WHEN quick_day(date_text) IS NOT NULL THEN quick_day(date_text)
+                       ELSE day(date_text(date_text), {xy}) END AS order_date,
+               {pending} AS date_pending, {_number('quantity_text', comma)} AS quantity,
+               {_number('margin_text', comma)} AS gross_margin,
+               CASE WHEN lower(discount_text) IN ({yes}) THEN true WHEN lower(discount_text) IN ({no}) THEN false
+                    WHEN regexp_full_match(discount_text, '[0-9.]+折') THEN true
+                    ELSE {_number('discount_text', comma)} <> 0 END AS discounted
+        FROM (
+        SELECT {f'row_number() OVER () + {int(result.raw.first_line) - 1}' if in_place else 'row'} AS row,
+               {cell('customer_id')} AS customer_id, {cell('order_id')} AS order_id,
+               {cell('order_date')} AS date_text, {amount_text} AS amount_text, {cell('quantity')} AS quantity_text,
+               {cell('gross_margin')} AS margin_text, {cell('discounted')} AS discount_text,
+               lower({cell('status')}) AS status,
+               {', '.join(f"{cell(f)} AS {f}" for f in (*TEXT_FIELDS, 'customer_class'))},
+               hash({all_cells}) AS line_hash, {blank} AS blank
+        FROM raw_cells)))""")
+    con.execute(f"CREATE OR REPLACE VIEW lines_{key} AS SELECT * FROM checked_{key} WHERE NOT blank")
+    prefixed = con.sql(f"SELECT count(*) FROM lines_{key} WHERE order_id LIKE 'C%'").fetchall()[0][0] and con.sql(
+        f"""SELECT count(*) FILTER (regexp_full_match(order_id, 'C[0-9]+')) > 0
+                   AND count(*) FILTER (regexp_full_match(order_id, '[0-9]+')) > 0 FROM lines_{key}""").fetchall()[0][0]
+    con.execute(f"""CREATE OR REPLACE TABLE repeats_{key} AS
+        SELECT order_id, line_hash, min(row) AS first_row FROM lines_{key} WHERE order_id IS NOT NULL
+        GROUP BY ALL HAVING count(*) > 1""")
+    con.execute(f"""CREATE OR REPLACE TABLE orders_{key} AS
+        SELECT order_id FROM lines_{key} WHERE order_id IS NOT NULL GROUP BY order_id
+        HAVING count(*) > 1 AND (min(customer_id) <> max(customer_id) OR min(order_date) <> max(order_date)
+            OR min(status) <> max(status) OR count(customer_id) < count(*) OR count(date_text) < count(*)
+            OR count(status) < count(*))""")
+    con.execute(f"""CREATE OR REPLACE TABLE fixes_{key} AS
+        WITH lines AS (SELECT c.* FROM lines_{key} c SEMI JOIN orders_{key} USING (order_id)),
+        firsts AS (SELECT order_id, min(row) AS first_row,
+                          arg_min(customer_id, row) FILTER (customer_id IS NOT NULL) AS customer,
+                          arg_min(order_date, row) FILTER (order_date IS NOT NULL) AS day,
+                          arg_min(status, row) FILTER (status IS NOT NULL) AS order_status
+                   FROM lines GROUP BY order_id)
+        SELECT coalesce(l.row, r.row) AS row, l.customer_id, l.carried_day, l.status, l.conflict_row,
+               r.dup_row FROM (
+            SELECT c.row, coalesce(c.customer_id, o.customer) AS customer_id,
+                   CASE WHEN c.date_text IS NULL THEN o.day END AS carried_day,
+                   coalesce(c.status, o.order_status) AS status,
+                   CASE WHEN (c.customer_id IS NOT NULL AND c.customer_id <> o.customer)
+                          OR (c.order_date IS NOT NULL AND c.order_date <> o.day) THEN o.first_row END AS conflict_row
+            FROM lines c JOIN firsts o USING (order_id)) l
+        FULL JOIN (SELECT c.row, r.first_row AS dup_row FROM lines_{key} c JOIN repeats_{key} r
+                   USING (order_id, line_hash) WHERE c.row > r.first_row) r USING (row)""")
+    con.execute(f"CREATE OR REPLACE TABLE classes_{key} AS SELECT * FROM (VALUES {_values(classes)}) t(value, class)")
+    refunds_return = "true" if options.refunds == "return" else "false"
+    drop_dups = "true" if options.duplicates == "drop" else "false"
+    refuse = "true" if options.guests == "refuse" else "false"
+    problem = " OR ".join(f"({_check(cond, options, today)})" for _, _, cond in ROW_CHECKS)
+    con.execute(f"""CREATE OR REPLACE VIEW parsed_{key} AS
+        SELECT c.row, coalesce(f.customer_id, c.customer_id) AS customer_id, c.order_id,
+               CASE WHEN f.carried_day IS NOT NULL THEN 'carried' ELSE c.date_text END AS date_text,
+               coalesce(c.order_date, f.carried_day) AS order_date,
+               c.amount_text, c.quantity_text, c.quantity,
+               {"CASE WHEN regexp_full_match(c.order_id, 'C[0-9]+') THEN -abs(c.amount_signed) ELSE c.amount_signed END"
+                if prefixed else "c.amount_signed"} AS amount,
+               c.margin_text, c.gross_margin, c.discount_text, c.discounted,
+               coalesce(f.status, c.status) AS status, {', '.join(f'c.{t}' for t in TEXT_FIELDS)},
+               coalesce(n.key, CASE WHEN lower(c.customer_class) IN ({', '.join(f"'{k}'" for k in CUSTOMER_CLASSES)})
+                                     THEN lower(c.customer_class) ELSE c.customer_class END) AS customer_class,
+               f.conflict_row, f.dup_row, {'true' if derived else 'false'} AS derived, c.date_pending
+        FROM lines_{key} c LEFT JOIN fixes_{key} f USING (row)
+        LEFT JOIN (VALUES {_values(CLASS_NAMES)}) n(name, key) ON lower(c.customer_class) = n.name""")
+    con.execute(f"""CREATE OR REPLACE VIEW classed_{key} AS
+        SELECT p.*, CASE WHEN p.status IS NULL THEN 'revenue' ELSE s.class END AS class,
+               p.customer_id IS NULL AS guest, {drop_dups} AND p.dup_row IS NOT NULL AS dropped
+        FROM parsed_{key} p LEFT JOIN classes_{key} s ON s.value = p.status""")
+    con.execute(f"""CREATE OR REPLACE VIEW valid_{key} AS
+        SELECT *, checked AND NOT problem AS load FROM (
+            SELECT v.*, ((v.class = 'revenue' OR (v.class = 'refunded' AND {refunds_return})) AND NOT v.guest
+                         AND NOT v.dropped) OR (v.guest AND {refuse}) AS checked,
+                   coalesce({problem}, false) AS problem,
+                   v.class = 'refunded' AND {refunds_return} AS refund_return
+            FROM classed_{key} v)""")
+
+
+def _check(condition: str, options: ImportOptions, today: date) -> str:
+    """A row check's SQL with the user's settings as literals (a boolean and a date, never free text)."""
+    return condition.format(refuse="true" if options.guests == "refuse" else "false", today=today.isoformat())
+
+
+def _values(pairs: dict[str, str]) -> str:
+    """A VALUES list of string pairs, quotes doubled (the values are our own constants or the user's
+    status classes; DuckDB's VALUES in a view cannot take parameters)."""
+    def quote(text):
+        return "'" + str(text).replace("'", "''") + "'"
+    return ", ".join(f"({quote(a)}, {quote(b)})" for a, b in pairs.items()) or "(NULL, NULL)"
+
+
+def _statuses(con, key: str) -> pd.DataFrame:
+    """One row per status value in the file: its class (None: unknown), rows and amount."""
+    return con.sql(f"""SELECT status AS value, any_value(class) AS class, count(*) AS rows,
+                              round(sum(amount), 2) AS amount
+                       FROM classed_{key} WHERE status IS NOT NULL GROUP BY status ORDER BY rows DESC""").df()
+
+
+def _facts(con, result: Validated, options: ImportOptions) -> None:
+    report, view = result.report, result.view
+    (guests, guest_value, dups, dropped, returns, returns_value, valid, revenue, *classes) = con.sql(f"""
+        SELECT count(*) FILTER (guest), coalesce(sum(amount) FILTER (guest AND class = 'revenue'), 0),
+               count(*) FILTER (dup_row IS NOT NULL), count(*) FILTER (dropped),
+               count(*) FILTER (load AND amount < 0), coalesce(sum(amount) FILTER (load AND amount < 0), 0),
+               count(*) FILTER (load), coalesce(sum(amount) FILTER (load), 0),
+               {', '.join(f"count(*) FILTER (class = '{c}' AND NOT guest), "
+                          f"coalesce(sum(amount) FILTER (class = '{c}' AND NOT guest), 0)" for c in STATUS_CLASSES)}
+        FROM {view}""").fetchall()[0]
+    as_returns = options.refunds == "return"
+    refund_returns = con.sql(f"SELECT count(*), coalesce(sum(amount), 0) FROM {view} WHERE load AND refund_return"
+                             ).fetchall()[0] if as_returns else (0, 0.0)
+    report.facts.update(guests=guests, duplicate_lines=dups, duplicates_dropped=dropped,
+                        returns=returns + refund_returns[0])
+    report.values.update(guests_value=guest_value, returns_value=returns_value - refund_returns[1])
+    if "status" in result.mapping:
+        for i, cls in enumerate(STATUS_CLASSES):
+            fact = "refund_returns" if cls == "refunded" and as_returns else f"status_{cls}"
+            report.facts[fact] = classes[2 * i]
+            report.values[f"{fact}_value"] = classes[2 * i + 1]
+    result.rows_valid = valid + refund_returns[0]
+    report.facts["rows_valid"] = result.rows_valid
+    report.values["revenue"] = revenue
+
+
+def _row_problems(con, result: Validated, cols: dict[str, str], options: ImportOptions, today: date) -> None:
+    """Each check's problem rows among the checked rows (at most MAX_KEPT per check), and how many rows failed."""
+    report, view, name = result.report, result.view, result.raw.file_name
+    conds = [(code, fld, _check(cond, options, today)) for code, fld, cond in ROW_CHECKS]
+    counts = con.sql(f"SELECT {', '.join(f'count(*) FILTER (checked AND ({c}))' for _, _, c in conds)}, "
+                     f"count(*) FILTER (checked AND problem) FROM {view}").fetchall()[0]
+    not_kept = 0
+    for (code, fld, cond), count in zip(conds, counts):
+        if not count:
+            continue
+        column = cols.get(fld) or (cols.get("unit_price") if fld == "amount" else None)
+        shown = "NULL" if code.startswith("missing") else {
+            "order_date": "date_text", "amount": "amount_text", "quantity": "quantity_text", "gross_margin": "margin_text",
+            "discounted": "discount_text", "order_id": "order_id"}.get(fld, "NULL")
+        expected = "conflict_row" if code == "conflicting_order" else "NULL"
+        for row, text, exp in con.sql(f"""SELECT row, {shown}, {expected} FROM {view}
+                                          WHERE checked AND ({cond}) ORDER BY row LIMIT {MAX_KEPT}""").fetchall():
+            report.problems.append(Problem(name, int(row), column, code, None if text is None else str(text),
+                                           None if exp is None else str(exp)))
+        not_kept += max(0, count - MAX_KEPT)
+    report.facts["rows_invalid"] = counts[-1] + len(result.raw.problems)
+    if not_kept:
+        report.facts["problems_not_kept"] = not_kept
