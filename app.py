@@ -4,7 +4,7 @@ import streamlit as st
 from crm_logic.i18n import LANGUAGES
 from crm_logic.store import Store
 from ui import format as fmt
-from ui import state
+from ui import privacy, state
 from ui.i18n import LANGUAGE_LABELS, labeller, t
 
 st.set_page_config(page_icon=":material/groups:", layout="wide")  # the tab title is the page's, translated
@@ -29,9 +29,10 @@ with st.sidebar:
                  last=fmt.day(info.last_date)))
     if info.last_date:
         st.date_input(
-            t("common.as_of"), value=info.last_date, min_value=info.first_date, max_value=info.last_date,
-            key=f"as_of_{state.current_base()}", help=t("common.as_of_help"), format="YYYY-MM-DD",
+            t("common.as_of"), min_value=info.first_date, max_value=info.last_date,
+            help=t("common.as_of_help"), format="YYYY-MM-DD", **state.as_of_widget(info.last_date),
         )
+    st.toggle(t("whatif.privacy.switch"), key=privacy.MODE_KEY, help=t("whatif.privacy.help"))
 
 overview = st.Page("views/overview.py", title=t("nav.overview"), icon=":material/insights:", url_path="overview")
 pages = [
@@ -41,6 +42,7 @@ pages = [
     st.Page("views/clv.py", title=t("nav.clv"), icon=":material/savings:", url_path="clv"),
     st.Page("views/churn.py", title=t("nav.churn"), icon=":material/person_alert:", url_path="churn"),
     st.Page("views/alliances.py", title=t("nav.alliances"), icon=":material/handshake:", url_path="alliances"),
+    st.Page("views/whatif.py", title=t("whatif.nav"), icon=":material/tune:", url_path="whatif"),
     st.Page("views/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),
 ]
 # Streamlit serves its default page at "/" only, so /overview would be "Page not found": the root is a

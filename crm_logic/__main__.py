@@ -1,18 +1,46 @@
 """The command line, for analysts and schedulers: python -m crm_logic {demo,import,info,...} --db PATH.
 
 Each subcommand is a thin wrapper over the library; reports go to stderr, results (JSON) to stdout.
-Use it while the app is stopped: only one process may open a base for writing.
+It shares a base with a running app: the app lets go of the file when idle, and a command waits up to
+--wait seconds for the other side. Every error is one line on stderr (never a traceback) and a non-zero
+exit: 2 for a wrong input, 75 (EX_TEMPFAIL, worth a retry) when the base stays busy; a failed command
+leaves no new file behind.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
 
-from crm_logic.i18n import translate
-from crm_logic.store import Store
+import duckdb
+
+from crm_logic.i18n import language_from_locale, translate
+from crm_logic.store import BaseBusy, BaseMissing, Store
+
+EXIT_INPUT, EXIT_BUSY = 2, 75
+
+
+class Refused(Exception):
+    """A one-line refusal: the message key of locales/*/cli.toml and its values."""
+
+    def __init__(self, key: str, **values):
+        super().__init__(key)
+        self.key, self.values = key, values
+
+
+def open_base(args, read_only: bool = False) -> Store:
+    """The base of --db; a read never creates one."""
+    return Store(args.db, read_only=read_only, wait=args.wait)
+
+
+def existing_base(args) -> Store:
+    """A base that must already exist, opened for reading (score writes only its file)."""
+    if not Path(args.db).exists():
+        raise BaseMissing(Path(args.db))
+    return open_base(args, read_only=True)
 
 
 def cmd_demo(args) -> int:
@@ -20,32 +48,52 @@ def cmd_demo(args) -> int:
 
     if args.if_missing and Path(args.db).exists():
         return 0
-    with Store(args.db) as store:
+    with open_base(args) as store:
         build_demo(store, customers=args.customers, seed=args.seed)
         print(json.dumps(base_facts(store)))
     return 0
 
 
 def cmd_import(args) -> int:
-    from crm_logic.ingest import ImportRejected, import_files
+    from crm_logic.ingest import ImportOptions, ImportRejected, import_files
 
-    mapping = json.loads(args.map) if args.map else None
-    with Store(args.db) as store:
+    mapping = parse_map(args.map)
+    chosen = {name: getattr(args, name) for name in OPTION_FLAGS if getattr(args, name) is not None}
+    try:
+        options = ImportOptions(**chosen, status_classes=parse_map(args.status, "cli.bad_status") or {})
+    except ValueError as bad_option:
+        raise Refused("cli.bad_option", reason=bad_option) from None
+    for name in args.files:
+        if not Path(name).is_file():
+            raise Refused("cli.missing_file", path=name)
+    with open_base(args) as store:
         try:
             result = import_files(
                 store, [Path(f) for f in args.files], mapping=mapping, fmt=args.format,
-                skip_invalid=args.skip_invalid, replace=args.replace,
+                skip_invalid=args.skip_invalid, replace=args.replace, options=options,
             )
         except ImportRejected as rejected:
             print(rejected.report.render(args.lang), file=sys.stderr)
-            return 2
+            return EXIT_INPUT
         except ValueError as bad_mapping:  # an unknown field name in --map
-            print(f"--map: {bad_mapping}", file=sys.stderr)
-            return 2
+            raise Refused("cli.bad_field", reason=bad_mapping) from None
         if result.report.problems:
             print(result.report.render(args.lang), file=sys.stderr)
         print(json.dumps(base_facts(store)))
     return 0
+
+
+def parse_map(text: str | None, refusal: str = "cli.bad_map") -> dict | None:
+    """A JSON object of names to names (or null), as --map and --status take it."""
+    if not text:
+        return None
+    try:
+        mapping = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise Refused(refusal, reason=error) from None
+    if not isinstance(mapping, dict) or not all(isinstance(v, (str, type(None))) for v in mapping.values()):
+        raise Refused(refusal, reason=text)
+    return mapping
 
 
 def base_facts(store: Store) -> dict:
@@ -65,7 +113,7 @@ def base_facts(store: Store) -> dict:
 
 
 def cmd_info(args) -> int:
-    with Store(args.db, read_only=True) as store:
+    with open_base(args, read_only=True) as store:
         print(json.dumps(base_facts(store)))
     return 0
 
@@ -76,7 +124,7 @@ def cmd_fit(args) -> int:
     from crm_logic.models import MODELS, ModelError
     from crm_logic.summary import customer_summary
 
-    with Store(args.db, read_only=True) as store:
+    with open_base(args, read_only=True) as store:
         summary = customer_summary(store, unit=args.unit, calibration_end=args.calibration_end, orders=False)
     try:
         if args.model == "gamma_gamma":
@@ -127,15 +175,15 @@ def cmd_score(args) -> int:
 
     if Path(args.out).suffix.lower() not in EXPORT_WRITERS:
         print(f"--out must end in one of {', '.join(EXPORT_WRITERS)}", file=sys.stderr)
-        return 2
+        return EXIT_INPUT
     given = {name: getattr(args, name) for name in
              ("as_of", "unit", "model", "horizon_months", "monthly_discount", "default_margin")}
     try:
         settings = ScoreSettings(**{name: value for name, value in given.items() if value is not None})
     except ValueError as error:
         print(error, file=sys.stderr)
-        return 2
-    with Store(args.db, read_only=True) as store:  # scores are not kept in the base
+        return EXIT_INPUT
+    with existing_base(args) as store:
         try:
             facts = customer_facts(store, settings)
         except ModelError as error:
@@ -143,7 +191,10 @@ def cmd_score(args) -> int:
             return 2
         values = customer_values(facts, settings)
         extra = [table(store, facts, values, facts.as_of) for table in SCORE_TABLES]
-        rows = export_scores(store, values, Path(args.out), extra)
+        try:
+            rows = export_scores(store, values, Path(args.out), extra)
+        except OSError as error:
+            raise Refused("cli.cannot_write", path=args.out, reason=error.strerror or error) from None
         print(json.dumps({
             "out": str(args.out), "rows": rows, "model": facts.choice.model, "as_of": facts.as_of.isoformat(),
             "customer_equity": equity_summary(values)["customer_equity"],
@@ -160,7 +211,7 @@ def cmd_alerts(args) -> int:
     from crm_logic.scores import ScoreSettings, customer_facts, customer_values
 
     settings = ScoreSettings(as_of=args.as_of)
-    with Store(args.db, read_only=True) as store:
+    with open_base(args, read_only=True) as store:
         try:
             facts = customer_facts(store, settings)
         except ModelError as error:
@@ -187,66 +238,179 @@ def cmd_alerts(args) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m crm_logic", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
+def cmd_scenario(args) -> int:
+    """Apply --levers to the base's fitted model and print the scenario against the baseline as JSON."""
+    from crm_logic import scenarios
+    from crm_logic.models import ModelError
+    from crm_logic.scores import ScoreSettings, customer_facts, customer_values
 
-    d = sub.add_parser("demo", help="build the seeded demo customer base")
+    try:
+        levers = scenarios.normalise(json.loads(args.levers))
+        given = {name: getattr(args, name) for name in ("as_of", "model", "horizon_months", "monthly_discount",
+                                                         "default_margin")}
+        settings = ScoreSettings(**{name: value for name, value in given.items() if value is not None})
+    except (ValueError, TypeError, AttributeError) as error:  # bad JSON or a lever out of range
+        print(f"--levers: {error}", file=sys.stderr)
+        return 2
+    with open_base(args, read_only=True) as store:
+        try:
+            facts = customer_facts(store, settings)
+            groups = scenarios.customer_groups(store, customer_values(facts, settings), facts.as_of)
+            base = scenarios.prepare(facts, settings, groups)
+        except ModelError as error:
+            print(translate(f"clv.error.{error.key}", args.lang), file=sys.stderr)
+            return 2
+    try:
+        result = scenarios.simulate(base, levers)
+    except ValueError as error:  # a scope the base has no data for
+        print(f"--levers: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps({**result, "model": facts.choice.model, "as_of": facts.as_of.isoformat()}))
+    return 0
+
+
+# The reading choices of crm_logic.ingest.ImportOptions as flags of `import` (left out: detected / default).
+OPTION_FLAGS = {
+    "platform": ("NAME", "taobao, jd, pinduoduo, youzan, shopify, woocommerce, stripe or erp"),
+    "date_order": ("ORDER", "ymd, mdy or dmy, for dates like 05/06/2024"),
+    "decimal": ("MARK", "'.' or ',' (1.234,50)"),
+    "currency": ("SYMBOL", "shown on the base's money figures, e.g. ¥ or $"),
+    "refunds": ("CHOICE", "leave_out (default) or return"),
+    "duplicates": ("CHOICE", "identical repeated lines of one order: keep (default) or drop"),
+    "guests": ("CHOICE", "rows without a customer ID: leave_out (default) or refuse"),
+    "sheet": ("NAME", "the Excel sheet to read"),
+    "header_row": ("N", "the row holding the column names"),
+}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage itself is in --help)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_INPUT, f"{self.prog}: {message}\n")
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    common = OneLineParser(add_help=False)
+    common.add_argument("--lang", choices=["zh", "en"], default=language_from_locale(os.environ.get("LANG")),
+                        help="language of messages (default: from $LANG)")
+    common.add_argument("--wait", type=float, default=10.0, metavar="SECONDS",
+                        help="how long to wait while another process (the app) holds the base")
+    p = OneLineParser(prog="python -m crm_logic", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    d = sub.add_parser("demo", parents=[common], help="build the seeded demo customer base")
     d.add_argument("--db", required=True)
     d.add_argument("--customers", type=int, default=5000)
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--if-missing", action="store_true", help="do nothing when the file exists")
     d.set_defaults(func=cmd_demo)
 
-    i = sub.add_parser("import", help="import order files (all or nothing unless --skip-invalid)")
+    i = sub.add_parser("import", parents=[common], help="import order files (all or nothing unless --skip-invalid)")
     i.add_argument("files", nargs="+")
     i.add_argument("--db", required=True)
     i.add_argument("--map", help='JSON {"customer_id": "column", ...}')
     i.add_argument("--format", choices=["csv", "excel", "parquet", "cdnow"])
     i.add_argument("--skip-invalid", action="store_true")
     i.add_argument("--replace", action="store_true")
-    i.add_argument("--lang", choices=["zh", "en"], default="en")
+    for flag, (metavar, text) in OPTION_FLAGS.items():
+        i.add_argument(f"--{flag.replace('_', '-')}", type=int if flag == "header_row" else str, metavar=metavar,
+                       help=text)
+    i.add_argument("--status", help='JSON {"status value": "revenue|unpaid|cancelled|refunded", ...} over the '
+                                    "platforms' defaults")
     i.set_defaults(func=cmd_import)
 
-    n = sub.add_parser("info", help="print the base's figures as JSON")
+    n = sub.add_parser("info", parents=[common], help="print the base's figures as JSON")
     n.add_argument("--db", required=True)
     n.set_defaults(func=cmd_info)
 
-    f = sub.add_parser("fit", help="fit one model and print its parameters as JSON")
+    f = sub.add_parser("fit", parents=[common], help="fit one model and print its parameters as JSON")
     f.add_argument("--db", required=True)
     f.add_argument("--model", required=True, choices=["bg_nbd", "pareto_nbd", "mbg_nbd", "gamma_gamma"])
     f.add_argument("--unit", choices=["day", "week", "month"], default="week")
-    f.add_argument("--calibration-end", type=date.fromisoformat, help="fit on purchases up to this date")
-    f.add_argument("--lang", choices=["zh", "en"], default="en")
+    f.add_argument("--calibration-end", type=iso_date, help="fit on purchases up to this date")
     f.set_defaults(func=cmd_fit)
 
-    c = sub.add_parser("score", help="score every customer and write the scores to a file (settings left out "
+    c = sub.add_parser("score", parents=[common],
+                       help="score every customer and write the scores to a file (settings left out "
                                      "take the defaults of crm_logic.scores.ScoreSettings)")
     c.add_argument("--db", required=True)
     c.add_argument("--out", required=True, help="a .csv (UTF-8 with BOM), .xlsx or .parquet file")
-    c.add_argument("--as-of", type=date.fromisoformat, help="analysis date (default: the last order date)")
+    c.add_argument("--as-of", type=iso_date, help="analysis date (default: the last order date)")
     c.add_argument("--unit", choices=["day", "week", "month"])
     c.add_argument("--model", choices=["auto", "bg_nbd", "pareto_nbd", "mbg_nbd"])
     c.add_argument("--horizon-months", type=int)
     c.add_argument("--monthly-discount", type=float)
     c.add_argument("--default-margin", type=float)
-    c.add_argument("--lang", choices=["zh", "en"], default="en")
     c.set_defaults(func=cmd_score)
 
-    a = sub.add_parser("alerts", help="print the customers whose churn alert fired, as CSV on stdout")
+    a = sub.add_parser("alerts", parents=[common], help="print the customers whose churn alert fired, as CSV on stdout")
     a.add_argument("--db", required=True)
-    a.add_argument("--as-of", type=date.fromisoformat, help="analysis date (default: the last order date)")
-    a.add_argument("--since", type=date.fromisoformat, help="only alerts that were not firing on this date")
+    a.add_argument("--as-of", type=iso_date, help="analysis date (default: the last order date)")
+    a.add_argument("--since", type=iso_date, help="only alerts that were not firing on this date")
     a.add_argument("--rule", choices=["auto", "churn_probability", "p_alive", "lateness", "recency"],
                    help="the signal that raises the alert (default auto: the best on the base's own history)")
-    a.add_argument("--lang", choices=["zh", "en"], default="en")
     a.set_defaults(func=cmd_alerts)
+
+    from crm_logic.scenarios import LEVERS_HELP
+
+    w = sub.add_parser("scenario", parents=[common],
+                       help="what-if: customer equity under levers, against the baseline (JSON)", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=LEVERS_HELP)
+    w.add_argument("--db", required=True)
+    w.add_argument("--levers", required=True, help='JSON, e.g. \'{"retention": 0.05, "segments": ["at_risk"]}\'')
+    w.add_argument("--as-of", type=iso_date, help="analysis date (default: the last order date)")
+    w.add_argument("--model", choices=["auto", "bg_nbd", "pareto_nbd", "mbg_nbd"])
+    w.add_argument("--horizon-months", type=int)
+    w.add_argument("--monthly-discount", type=float)
+    w.add_argument("--default-margin", type=float)
+    w.set_defaults(func=cmd_scenario)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; any failure is one line on stderr, and a base the command created is removed."""
     args = parser().parse_args(argv)
-    return args.func(args)
+    created = not Path(args.db).exists()
+    code, message = 0, None
+    try:
+        code = args.func(args)
+    except Refused as refused:
+        code, message = EXIT_INPUT, translate(refused.key, args.lang, **refused.values)
+    except (BaseMissing, BaseBusy) as error:
+        code, message = (EXIT_BUSY if isinstance(error, BaseBusy) else EXIT_INPUT), error.message(args.lang)
+    except duckdb.Error as error:
+        code, message = EXIT_INPUT, translate("cli.not_a_base", args.lang, path=args.db, reason=first_line(error))
+    except Exception as error:  # the last guard: one line, never a traceback
+        code, message = 1, translate("cli.unexpected", args.lang, kind=type(error).__name__, reason=first_line(error))
+    if message:
+        print(message, file=sys.stderr)
+    if code and created and Path(args.db).exists():
+        remove_if_empty(args)
+    return code
+
+
+def remove_if_empty(args) -> None:
+    """Take back the base a failed command created, unless another process has written to it meanwhile;
+    removed while we hold its lock, so nobody writes into the file as it goes."""
+    try:
+        with open_base(args) as store:
+            if store.scalar("SELECT (SELECT count(*) FROM imports) + (SELECT count(*) FROM customers)"):
+                return
+            for leftover in (Path(args.db), Path(f"{args.db}.wal")):
+                leftover.unlink(missing_ok=True)
+    except (BaseBusy, duckdb.Error):
+        pass  # someone else has it: it is theirs now
+
+
+def first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 if __name__ == "__main__":

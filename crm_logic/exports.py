@@ -29,8 +29,10 @@ def _safe(text: str) -> str:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV as UTF-8 with BOM (Chinese Excel opens it right), formula-safe."""
-    return neutralise(frame).to_csv(index=False).encode("utf-8-sig")
+    """CSV as UTF-8 with BOM (Chinese Excel opens it right), formula-safe. Lines end in CRLF, which also
+    makes the writer quote a cell holding a lone CR: unquoted, Excel would start a new row there, and the
+    rest of the cell ("=1") would be a formula again."""
+    return neutralise(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:

@@ -16,7 +16,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from crm_logic.store import Store
+from crm_logic.store import BaseBusy, Store
 
 DERIVED_TABLE = """CREATE TABLE IF NOT EXISTS derived (
     key VARCHAR PRIMARY KEY, dataset_version INTEGER NOT NULL, value BLOB NOT NULL)"""
@@ -42,7 +42,7 @@ def kept_in_base(fn):
             with store._write_lock, store.cursor() as cur:
                 cur.execute(DERIVED_TABLE)
                 cur.execute("INSERT OR REPLACE INTO derived VALUES (?, ?, ?)", [key, version, pickle.dumps(value)])
-        except duckdb.InvalidInputException:  # opened read-only (the command line's `info`)
+        except (duckdb.InvalidInputException, BaseBusy):  # opened read-only, or another program writes: next time
             pass
         return value
     return kept

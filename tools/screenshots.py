@@ -23,12 +23,46 @@ PAGE_END = {
     "customer": ".st-key-customer_timeline .main-svg",
     "churn": ".st-key-churn_call_list_excel button",
     "alliances": ".st-key-alliance_matrix .main-svg",
+    "whatif": ".st-key-whatif_waterfall .main-svg",
     "data": ".st-key-rebuild_demo button",
 }
 # Pages without a KPI in view as they open (the others wait for their first KPI).
 NO_KPI = {"segments"}
 # Pages shown on a chosen record: opened by their URL rather than the sidebar.
 OPEN_AT = {"customer": "customer?customer=C0000003"}
+
+
+# The Data page once more, with an order export uploaded: the mapping step and the check.
+TAOBAO_STATUSES = ["交易成功"] * 14 + ["交易关闭"] * 3 + ["退款成功", "等待买家付款"]
+TAOBAO_SAMPLE = "订单编号,买家会员名,买家实际支付金额,订单状态,订单创建时间,宝贝标题\n" + "".join(
+    f"{1000 + i},buyer{i % 7},{(i * 37) % 500 + 20}.00,{status},2024-0{1 + i % 9}-1{i % 10} 10:00:00,商品{i % 4}\n"
+    for i, status in enumerate(TAOBAO_STATUSES))
+
+
+def upload_shot(page, out: Path, lang: str) -> None:
+    sample = Path(tempfile.mkdtemp()) / "ExportOrderList.csv"
+    sample.write_bytes(TAOBAO_SAMPLE.encode("gbk"))
+    page.locator(".st-key-upload input[type='file']").set_input_files(str(sample))
+    expect(page.locator(".st-key-import_button button")).to_be_visible(timeout=120_000)
+    settled(page)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=out / f"data_upload_{lang}.png", full_page=True)
+    print(out / f"data_upload_{lang}.png")
+
+def move_levers(page) -> None:
+    """The what-if page with a scenario on it: retention +10 % and spend +5 %."""
+    for key, presses in (("keep_whatif_retention", 10), ("keep_whatif_spend", 5)):
+        thumb = page.locator(f".st-key-{key} input[type='range']")
+        for value in range(1, presses + 1):  # one step at a time: a key pressed during a rerun is lost
+            thumb.focus()
+            thumb.press("ArrowRight")
+            expect(page.locator(f".st-key-{key} [data-testid='stSliderThumbValue']")).to_have_text(str(value))
+        settled(page)
+    page.wait_for_timeout(1500)  # the last rerun's charts (a screenshot tool, not a test)
+
+
+# What to do on a page before its shot.
+PAGE_ACTIONS = {"whatif": move_levers}
 
 
 def main(out: Path, height: int) -> None:
@@ -52,10 +86,13 @@ def main(out: Path, height: int) -> None:
                     if name not in NO_KPI:
                         expect(main.locator("[data-testid='stMetricValue']").first).to_be_visible(timeout=180_000)
                     settled(page)
+                    PAGE_ACTIONS.get(name, lambda page: None)(page)
                     expect(page.locator(end).first).to_be_visible(timeout=60_000)
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=out / f"{name}_{lang}.png", full_page=True)
                     print(out / f"{name}_{lang}.png")
+                    if name == "data":
+                        upload_shot(page, out, lang)
             browser.close()
     finally:
         process.terminate()

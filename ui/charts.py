@@ -172,3 +172,28 @@ def heatmap(frame: pd.DataFrame, x: str, y: str, value: str, hover: list[str], t
     ))
     fig.update_yaxes(autorange="reversed", type="category")
     return _layout(fig, title, x_title, y_title, height=max(320, 26 * len(grid) + 140))
+
+
+def tornado(labels: list[str], low: list[float], high: list[float], hover_low: list[str], hover_high: list[str],
+            low_name: str, high_name: str, title: str, x_title: str) -> go.Figure:
+    """How far each input moves the result down and up: widest bar on top (inputs come sorted widest first)."""
+    fig = go.Figure()
+    for values, hover, name, colour in ((low, hover_low, low_name, OKABE_ITO[3]), (high, hover_high, high_name, OKABE_ITO[2])):
+        fig.add_bar(y=labels[::-1], x=values[::-1], orientation="h", name=name, marker_color=colour,
+                    hovertext=hover[::-1], hoverinfo="text")
+    return _layout(fig, title, x_title, "", barmode="overlay", height=max(300, 48 * len(labels) + 120))
+
+
+def zoomed_money_axis(fig: go.Figure, axis: str, low: float, high: float, lang: str, currency: str) -> go.Figure:
+    """Show only [low, high] (padded) of a money axis, ticks in the reader's units: small changes on a large
+    total stay visible (the bars then start below the axis, as waterfalls usually do)."""
+    from ui.format import money
+
+    pad = max((high - low) * 0.15, abs(high) * 0.002, 1.0)
+    low, high = low - pad, high + pad
+    step = 10 ** np.floor(np.log10((high - low) / 4))
+    step *= next(m for m in (1, 2, 2.5, 5, 10) if (high - low) / (step * m) <= 5)
+    ticks = np.arange(np.ceil(low / step) * step, high, step)
+    fig.update_layout({f"{axis}axis": dict(range=[low, high], tickvals=ticks,
+                                           ticktext=[money(v, lang, currency) for v in ticks])})
+    return fig

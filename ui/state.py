@@ -1,7 +1,9 @@
 """Which base is open, the analysis date, and cached access to crm_logic queries.
 
 One Store per file lives in st.cache_resource; query results are cached on (function, base path,
-data-set version, arguments), so an import or a demo rebuild invalidates them by itself.
+data-set version, arguments), so an import or a demo rebuild invalidates them by itself. The Store lets go
+of its file a moment after each use, so the command line can read or write the base while the app is
+open; when the command line holds it longer than the Store waits, the page says so in one sentence.
 """
 from __future__ import annotations
 
@@ -15,16 +17,34 @@ from typing import Any, Callable
 import streamlit as st
 
 from crm_logic.metrics import default_as_of
-from crm_logic.store import DEMO_BASE, Store, base_path, data_dir, list_bases
+from crm_logic.store import DEMO_BASE, BaseBusy, Store, base_path, data_dir, list_bases
 
 BASE_KEY = "base"
+LINGER_SECONDS = 5.0  # runs this close together share one opening of the file (reopening: ~70 ms, cold cache
+# ~+120 ms on the Overview, bench/bench_store_sharing.py); reads from the CLI never wait for it, writes do
+WAIT_SECONDS = 10.0  # how long a run waits for the command line to let go of the base before saying so
+
+
+def stop_when_busy(fn: Callable) -> Callable:
+    """When another program holds the base past the Store's wait, say who in one sentence and end the run."""
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except BaseBusy as busy:
+            from ui.i18n import lang
+
+            st.error(busy.message(lang()), icon=":material/lock:")
+            st.stop()
+    return guarded
 
 
 @st.cache_resource(show_spinner=False)
 def open_base(path: str) -> Store:
-    return Store(path)
+    return Store(path, linger=LINGER_SECONDS, wait=WAIT_SECONDS)
 
 
+@stop_when_busy
 def ensure_demo() -> None:
     """A fresh data directory opens on the demo company: build it once."""
     if not list_bases():
@@ -75,13 +95,18 @@ def current_base() -> str:
 
 
 def current_store() -> Store:
-    return open_base(str(base_path(current_base())))
+    return store_for(current_base())
 
 
+@stop_when_busy
 def store_for(name: str) -> Store:
-    return open_base(str(base_path(name)))
+    """The base `name`, open (so a page's direct reads that follow find it open)."""
+    store = open_base(str(base_path(name)))
+    with store.cursor():
+        return store
 
 
+@stop_when_busy
 def query(fn: Callable, *args: Any) -> Any:
     """Run a crm_logic read `fn(store, *args)` on the current base, cached per data-set version."""
     store = current_store()
@@ -154,6 +179,7 @@ def _kept(kind: str, max_entries: int) -> Computed:
     return Computed(max_entries)
 
 
+@stop_when_busy
 def validation(as_of: date, unit: str = "week", progress=None) -> "ValidationResult | None":
     """The holdout validation of the current base up to `as_of` (None when the history is too short):
     one run per data-set version serves the model choice and the page that shows it."""
@@ -168,6 +194,7 @@ def _validation(path: str, version: int, as_of: date, unit: str, progress):
         (path, version, as_of, unit), lambda: holdout_validation(open_base(path), as_of, unit, progress))
 
 
+@stop_when_busy
 def customer_facts(settings: "ScoreSettings | None" = None, progress=None) -> "CustomerFacts":
     """The fitted models and customer summary of the current base for this session's analysis date,
     unit and model (`progress(fraction, stage)` hears about a computation). Raises ModelError when the
@@ -187,6 +214,7 @@ def _facts(path: str, version: int, key, progress):
                                              lambda: compute(open_base(path), key, progress, validate))
 
 
+@stop_when_busy
 def customer_values(settings: "ScoreSettings | None" = None, progress=None) -> "pd.DataFrame":
     """One row per buyer of the current base with P(alive), expected purchases and CLV under this
     session's settings (`crm_logic.scores.customer_values`). Treat it as read-only."""
@@ -202,6 +230,7 @@ def _values(path: str, version: int, settings, _facts):
     return compute(_facts, settings)
 
 
+@stop_when_busy
 def values_query(fn: Callable, settings: "ScoreSettings", *args: Any) -> Any:
     """Run `fn(store, facts, values, *args)` on the current base's facts and its values under
     `settings`, cached per base, data-set version, settings and arguments (small results: a page's
@@ -310,10 +339,26 @@ def _churn(path: str, version: int, settings, rules: tuple, _facts, _values, _se
 
 
 def as_of() -> date | None:
-    """The analysis date chosen in the sidebar for the current base (its last order date by default)."""
-    return st.session_state.get(f"as_of_{current_base()}") or query(default_as_of)
+    """The analysis date the user chose in the sidebar for the current base, else its last order date,
+    which moves on when newer orders come in."""
+    return st.session_state.get(f"as_of_chosen_{current_base()}") or query(default_as_of)
 
 
+def as_of_widget(last_date: date) -> dict:
+    """Key, value and on_change of the sidebar's analysis date: a fresh widget for each last order date,
+    showing the user's choice if they made one; choosing the last date means "follow the data"."""
+    base = current_base()
+    key, chosen = f"as_of_{base}_{last_date}", f"as_of_chosen_{base}"
+
+    def remember() -> None:
+        picked = st.session_state[key]
+        st.session_state[chosen] = None if picked is None or picked >= last_date else picked
+
+    value = st.session_state.get(chosen)
+    return {"key": key, "value": value if value and value <= last_date else last_date, "on_change": remember}
+
+
+@stop_when_busy
 def currency() -> str:
     return current_store().get_meta("currency", "¥")
 

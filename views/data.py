@@ -33,26 +33,21 @@ upload = st.file_uploader(t("data.upload"), type=["csv", "txt", "tsv", "xlsx", "
                           help=t("data.upload_help", limit=ingest.MAX_UPLOAD_MB))
 if upload is not None:
     try:
-        with st.spinner(t("ingest.stage.read")):
-            raw = importer.read_upload(upload.name, upload.getvalue())
-    except ingest.ImportRejected as rejected:
-        st.error(rejected.report.render(lang()))
+        mapping, options, checked = importer.read_and_check(upload)
+    except Exception as error:  # a file no reader expected: one sentence, not a traceback
+        st.error(t("data.unreadable", name=upload.name, reason=str(error).splitlines()[0][:200] if str(error) else
+                   type(error).__name__), icon=":material/error:")
         st.stop()
-    st.caption(t("data.detected", format=t(f"ingest.formats.{raw.fmt}"), encoding=raw.encoding or "—",
-                 delimiter=repr(raw.delimiter) if raw.delimiter else "—", rows=fmt.count(len(raw.frame))))
-    with st.expander(t("data.preview"), expanded=True):
-        st.dataframe(raw.frame.head(20), hide_index=True, key="preview")
-    st.markdown(f"**{t('data.mapping_title')}**")
-    st.caption(t("data.mapping_caption"))
-    mapping = importer.mapping_editor(raw)
-    checked = ingest.validate(raw, mapping)
     report = checked.report
+    found = importer.check_summary(checked)
+    if found:
+        st.markdown("\n".join(f"- {line}" for line in found))
     if report.problems:
         st.warning(t("data.problems_found", problems=fmt.count(len(report.problems)),
-                     valid=fmt.count(len(checked.rows))))
+                     valid=fmt.count(checked.rows_valid)))
         importer.show_report(report, "check")
     else:
-        st.success(t("data.all_valid", rows=fmt.count(len(checked.rows))))
+        st.success(t("data.all_valid", rows=fmt.count(checked.rows_valid)))
     left, right = st.columns(2)
     with left:
         base, is_new = importer.target_base()
@@ -60,7 +55,7 @@ if upload is not None:
         skip_invalid = st.checkbox(t("data.skip_invalid"), key="skip_invalid", help=t("data.skip_invalid_help"))
         replace = st.checkbox(t("data.replace"), key="replace", help=t("data.replace_help"))
     if st.button(t("data.import_button"), type="primary", key="import_button", icon=":material/upload:"):
-        importer.run_import(upload, mapping, base, is_new, skip_invalid, replace)
+        importer.run_import(upload, mapping, options, base, is_new, skip_invalid, replace)
 
 log = state.query(ingest.imports_log)
 if not log.empty:
@@ -76,7 +71,7 @@ with cdnow, st.container(border=True):
                      sample if w == "sample" else full)
     if st.button(t("data.cdnow_button"), key="load_cdnow", icon=":material/library_music:"):
         with st.spinner(t("data.cdnow_loading")):
-            result = ingest.load_cdnow(state.store_for("cdnow"), which)
+            result = state.stop_when_busy(ingest.load_cdnow)(state.store_for("cdnow"), which)
         st.session_state["import_message"] = t("data.cdnow_loaded", rows=fmt.count(result.rows_loaded))
         state.switch_base("cdnow")
 with rebuild, st.container(border=True):
@@ -84,6 +79,6 @@ with rebuild, st.container(border=True):
     sure = st.checkbox(t("data.demo_confirm"), key="demo_confirm")
     if st.button(t("data.demo_button"), key="rebuild_demo", disabled=not sure, icon=":material/refresh:"):
         with st.spinner(t("common.building_demo")):
-            demo.build_demo(state.store_for("demo"))
+            state.stop_when_busy(demo.build_demo)(state.store_for("demo"))
         st.session_state["import_message"] = t("data.demo_rebuilt")
         state.switch_base("demo")
