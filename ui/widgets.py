@@ -98,7 +98,11 @@ def customer_table(frame: pd.DataFrame, key: str, currency: str, height: int = 3
     """A table of customers as people read it: only the columns the base has data for, headers and codes
     in the current language, numbers rounded, names through workshop mode, the id a link to the
     Customer page; below it the same rows as CSV (UTF-8 with BOM, for Chinese Excel) and Excel, whose
-    second sheet says the base, the analysis date and `filters` ({label: value}) the list was made with."""
+    second sheet says the base, the analysis date and `filters` ({label: value}) the list was made with.
+    An empty list says so, with nothing to download."""
+    if frame.empty:
+        st.info(t("table.no_customers"))
+        return
     shown = _for_people(frame)
     config = {}
     for column in shown.columns:
