@@ -1,18 +1,18 @@
-"""The whole path from a DuckDB `transactions` table to a filled `customer_scores` table, and the bare
+"""The whole path from a DuckDB `transactions` table to every customer's values in memory, and the bare
 per-customer GROUP BY it is measured against. One mode per process (run.py reads each one's peak RSS).
 
 Modes: `groupby` (count, sum, min and max date per customer, written as a table), `scores`
-(`crm_logic.scores.ensure_scores` with its default settings, what the app runs on a new base: model
-"auto" validates the transaction models on a holdout first), `scores_bg_nbd` (the same with the model
-fixed to BG/NBD: summary, fit, score, write) and `segments` (issue 11: customer_values with BG/NBD, then
+(`crm_logic.scores.customer_facts` and `customer_values` with the default settings, what the app runs on
+a first CLV visit: model "auto" validates the transaction models on a holdout first), `scores_bg_nbd`
+(the same with the model fixed to BG/NBD: summary, fit, month table, values) and `segments` (issue 11: customer_values with BG/NBD, then
 the stages `segments` — crm_logic.tiers.segment_table, every customer's RFM segment, ABC tier, core
 quadrant, relationship form and behaviour type — and `migration`, the segments a quarter earlier and
 the flows; it writes the segment table) and `churn` (issue 12: customer_values with BG/NBD, then the
 stages `evaluation` — crm_logic.churn.evaluate, the signals scored on a held-out year of the fixed
 10,000-customer sample — `churn` — churn_table: P(no purchase), rhythm, lateness, alert, lifecycle,
 risk band, stage and value at risk of every customer — `new_alerts` (the week before), `cohorts` and
-`survival`; it writes the churn table). Every mode opens the file, writes its result as a table
-and closes it (DuckDB checkpoints on close), so all pay for the same open/write/close; the timed span
+`survival`; it writes the churn table). Every mode opens the file and closes it; the others than the
+scores write their result as a table (the scores are no longer kept in the base). The timed span
 starts after the imports and after the previous run's results are removed from the file.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ import duckdb
 
 from _common import write_json
 from crm_logic import churn
-from crm_logic.scores import ScoreSettings, customer_facts, customer_values, ensure_scores  # imported before the clock starts
+from crm_logic.scores import ScoreSettings, customer_facts, customer_values  # imported before the clock starts
 from crm_logic.store import Store
 from crm_logic.tiers import segment_migration, segment_table
 
@@ -47,7 +47,8 @@ def bare_group_by(path: Path, steps: dict) -> int:
 
 
 def scores(path: Path, steps: dict, model: str = "auto") -> int:
-    """ensure_scores; `steps` gets the seconds spent in each stage its progress callback names."""
+    """customer_facts and customer_values; `steps` gets the seconds spent in each stage its progress
+    callback names ("values": applying the settings)."""
     t0 = time.perf_counter()
     marks = [("open", t0)]
 
@@ -56,8 +57,10 @@ def scores(path: Path, steps: dict, model: str = "auto") -> int:
             marks.append((stage, time.perf_counter()))
 
     with Store(path) as store:
-        ensure_scores(store, ScoreSettings(model=model), progress=progress)
-        rows = store.scalar("SELECT count(*) FROM customer_scores")
+        settings = ScoreSettings(model=model)
+        facts = customer_facts(store, settings, progress=progress)
+        progress(1.0, "values")
+        rows = len(customer_values(facts, settings))
     marks.append(("end", time.perf_counter()))
     for (stage, start), (_, end) in zip(marks, marks[1:]):
         steps[stage] = steps.get(stage, 0.0) + end - start
@@ -143,8 +146,7 @@ def main() -> None:
         con.execute("DROP TABLE IF EXISTS bench_groupby")
         con.execute("DROP TABLE IF EXISTS bench_segments")
         con.execute("DROP TABLE IF EXISTS bench_churn")
-        con.execute("DROP TABLE IF EXISTS customer_scores")
-        con.execute("DELETE FROM meta WHERE key LIKE 'scores_%'")  # the cached scores and model choice
+        con.execute("DROP TABLE IF EXISTS customer_scores")  # kept by versions before issue 10
         transactions, customers = con.execute(
             "SELECT count(*), count(DISTINCT customer_id) FROM transactions").fetchone()
 

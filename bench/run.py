@@ -1,5 +1,5 @@
 """One benchmark run, side by side: ours vs lifetimes 0.11.3 vs pymc-marketing (MAP), then the whole
-DuckDB -> customer_scores path against a bare GROUP BY.
+DuckDB -> customer values path against a bare GROUP BY.
 
 Each library runs in its own environment, in its own fresh process, one after the other on an otherwise
 idle machine; each loads the same simulated summary from disk (not timed), does one untimed warm-up on
@@ -221,9 +221,9 @@ def report(results: dict) -> str:
         stages = list(dict.fromkeys(k for m in modes for k in pipe[m]["steps"]))
         for stage in stages:
             rows.append([f"  stage: {stage} [s]", "", *(fmt(pipe[m]["steps"].get(stage)) for m in modes)])
-        parts.append(f"### 3. DuckDB ({g['transactions']:,} transactions, {g['customers']:,} customers) → customer_scores\n\n"
-                     + table(rows, ["", "bare GROUP BY", "ensure_scores (default: model auto)",
-                                    "ensure_scores (model bg_nbd)"]))
+        parts.append(f"### 3. DuckDB ({g['transactions']:,} transactions, {g['customers']:,} customers) → customer values\n\n"
+                     + table(rows, ["", "bare GROUP BY", "facts + values (default: model auto)",
+                                    "facts + values (model bg_nbd)"]))
 
     if pipe and "segments" in pipe:
         steps = pipe["segments"]["steps"]

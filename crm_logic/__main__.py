@@ -37,10 +37,10 @@ def open_base(args, read_only: bool = False) -> Store:
 
 
 def existing_base(args) -> Store:
-    """A base that must already exist, opened for writing (score keeps its scores there)."""
+    """A base that must already exist, opened for reading (score writes only its file)."""
     if not Path(args.db).exists():
         raise BaseMissing(Path(args.db))
-    return open_base(args)
+    return open_base(args, read_only=True)
 
 
 def cmd_demo(args) -> int:
@@ -167,11 +167,11 @@ SCORE_TABLES: list = [_segments, _churn_columns, _alliance_columns]
 
 
 def cmd_score(args) -> int:
-    """Refresh customer_scores if stale and write them to --out (.csv with BOM, .xlsx, .parquet)."""
+    """Score every customer under the given settings and write them to --out (.csv with BOM, .xlsx,
+    .parquet), with each room's columns (SCORE_TABLES)."""
+    from crm_logic.equity import equity_summary
     from crm_logic.models import ModelError
-    from crm_logic.scores import (
-        EXPORT_WRITERS, ScoreSettings, ensure_scores, equity_summary, export_scores, score_info,
-    )
+    from crm_logic.scores import EXPORT_WRITERS, ScoreSettings, customer_facts, customer_values, export_scores
 
     if Path(args.out).suffix.lower() not in EXPORT_WRITERS:
         print(f"--out must end in one of {', '.join(EXPORT_WRITERS)}", file=sys.stderr)
@@ -183,27 +183,21 @@ def cmd_score(args) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return EXIT_INPUT
-    with existing_base(args) as store:  # read-write: the scores are kept in the base
+    with existing_base(args) as store:
         try:
-            recomputed = ensure_scores(store, settings)
+            facts = customer_facts(store, settings)
         except ModelError as error:
             print(translate(f"clv.error.{error.key}", args.lang), file=sys.stderr)
             return 2
-        extra = []
-        if SCORE_TABLES:
-            from crm_logic.scores import customer_facts, customer_values
-
-            facts = customer_facts(store, settings)
-            values = customer_values(facts, settings)
-            extra = [table(store, facts, values, facts.as_of) for table in SCORE_TABLES]
+        values = customer_values(facts, settings)
+        extra = [table(store, facts, values, facts.as_of) for table in SCORE_TABLES]
         try:
-            rows = export_scores(store, Path(args.out), extra)
+            rows = export_scores(store, values, Path(args.out), extra)
         except OSError as error:
             raise Refused("cli.cannot_write", path=args.out, reason=error.strerror or error) from None
-        info = score_info(store)
         print(json.dumps({
-            "out": str(args.out), "rows": rows, "recomputed": recomputed, "model": info["model"],
-            "as_of": info["as_of"], "customer_equity": equity_summary(store)["customer_equity"],
+            "out": str(args.out), "rows": rows, "model": facts.choice.model, "as_of": facts.as_of.isoformat(),
+            "customer_equity": equity_summary(values)["customer_equity"],
         }))
     return 0
 
@@ -345,7 +339,7 @@ def parser() -> argparse.ArgumentParser:
     f.set_defaults(func=cmd_fit)
 
     c = sub.add_parser("score", parents=[common],
-                       help="refresh the customer scores and write them to a file (settings left out "
+                       help="score every customer and write the scores to a file (settings left out "
                                      "take the defaults of crm_logic.scores.ScoreSettings)")
     c.add_argument("--db", required=True)
     c.add_argument("--out", required=True, help="a .csv (UTF-8 with BOM), .xlsx or .parquet file")

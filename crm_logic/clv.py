@@ -63,16 +63,21 @@ def cumulative_purchases(model, frequency, recency, T, unit: str, months: int) -
     return np.atleast_2d(model.conditional_expected_purchases(horizons, frequency, recency, T))
 
 
-def discounted_clv(cumulative: np.ndarray, margin_per_purchase, monthly_discount: float) -> np.ndarray:
-    """CLV per customer from `cumulative_purchases`: each month's expected purchases, priced and discounted.
+def discount_weights(monthly_discount: float, horizon_months: int, months: int | None = None) -> np.ndarray:
+    """Weights w_1..w_months that turn cumulative expected purchases C_1..C_months into the discounted
+    purchases of the first `horizon_months`: sum_k d_k (C_k - C_(k-1)) with C_0 = 0 is
+    sum_k C_k (d_k - d_(k+1)), d_k = (1 + monthly_discount)^-k up to the horizon and 0 after it. One
+    weighted sum over the months, no array of monthly differences for a million customers."""
+    discount = np.zeros((months or horizon_months) + 1)
+    discount[:horizon_months] = (1.0 + monthly_discount) ** -np.arange(1, horizon_months + 1, dtype=float)
+    return -np.diff(discount)
 
-    sum_k d_k (C_k - C_(k-1)) with C_0 = 0 is sum_k C_k (d_k - d_(k+1)) with d_(months+1) = 0: one
-    weighted sum over the months, no array of monthly differences for a million customers.
-    """
-    months = cumulative.shape[0]
-    discount = (1.0 + monthly_discount) ** -np.arange(1, months + 2, dtype=float)
-    discount[-1] = 0.0
-    return np.asarray(margin_per_purchase, dtype=float) * (-np.diff(discount) @ cumulative)
+
+def discounted_clv(cumulative: np.ndarray, margin_per_purchase, monthly_discount: float) -> np.ndarray:
+    """CLV per customer from `cumulative_purchases` over all its months: each month's expected
+    purchases, priced and discounted."""
+    weights = discount_weights(monthly_discount, cumulative.shape[0])
+    return np.asarray(margin_per_purchase, dtype=float) * (weights @ cumulative)
 
 
 def customer_equity(clv) -> float:

@@ -1,59 +1,93 @@
-"""Reading customer equity out of customer_scores: where it sits, how it spreads, who carries it.
+"""Reading customer equity out of the customer values: where it sits, how it spreads, who carries it.
 
-Everything here reads the scores table that `scores.ensure_scores` keeps fresh; nothing is fitted.
+Everything here works on the `scores.customer_values` frame in memory (and the facts' `groups`, aligned
+with it): a setting change costs a few passes over a million floats, no query and no fit.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 
+from crm_logic.clv import average_clv, clv_bridge
 from crm_logic.store import Store
 
-SPLITS = {"customer_class": "c.customer_class", "region": "c.region"}
+SPLITS = ("customer_class", "region")
 DECILES = 10
+TOP_SHARE = 0.2
+TOP_CUSTOMERS = 50
 # A top customer's value is explained by what stands out against the base: the share of customers
 # above whom they must sit for the reason to be named.
 REASON_QUANTILE = 0.8
 REASONS = ("frequent", "recent", "big_spender")
 
 
-def equity_by(store: Store, split: str) -> pd.DataFrame:
-    """Customer equity by customer class, region or value decile (1 = the top 10 % by CLV)."""
+def _known(values: pd.DataFrame) -> np.ndarray:
+    clv = values["clv"].to_numpy(dtype=float)
+    return clv[~np.isnan(clv)]
+
+
+def equity_summary(values: pd.DataFrame) -> dict:
+    """The headline figures of the CLV page. The top-20 % share ranks every customer, those without a
+    CLV last."""
+    known = _known(values)
+    customers = len(values)
+    p_alive = values["p_alive"].to_numpy(dtype=float)
+    out = {
+        "customers": customers, "customer_equity": None, "mean_clv": None, "median_clv": None,
+        "top20_share": None, "mean_p_alive": float(p_alive.mean()) if customers else None,
+        "expected_purchases_12m": float(values["expected_purchases_12m"].sum()),
+    }
+    if known.size:
+        equity = float(known.sum())
+        top = min(known.size, max(1, math.ceil(customers * TOP_SHARE)))
+        largest = np.partition(known, known.size - top)[known.size - top:]
+        out.update(customer_equity=equity, mean_clv=float(known.mean()), median_clv=float(np.median(known)),
+                   top20_share=float(largest.sum()) / equity if equity else None)
+    return out
+
+
+def equity_by(values: pd.DataFrame, groups: pd.DataFrame, split: str) -> pd.DataFrame:
+    """Customer equity by customer class or region (largest first; "" = unknown), or by value decile
+    ("1" = the top 10 % by CLV), with each group's share of the whole equity."""
+    clv = values["clv"].to_numpy(dtype=float)
+    known = ~np.isnan(clv)
+    total = clv[known].sum()
     if split == "decile":
-        return store.df(
-            f"""
-            SELECT CAST(decile AS VARCHAR) AS "group", count(*) AS customers, sum(clv) AS equity,
-                   sum(clv) / (SELECT sum(clv) FROM customer_scores) AS share
-            FROM (SELECT clv, ntile({DECILES}) OVER (ORDER BY clv DESC) AS decile
-                  FROM customer_scores WHERE clv IS NOT NULL)
-            GROUP BY decile ORDER BY decile
-            """
-        )
-    column = SPLITS[split]  # a fixed column expression, never user text
-    return store.df(
-        f"""
-        SELECT coalesce({column}, '') AS "group", count(*) AS customers, sum(s.clv) AS equity,
-               sum(s.clv) / (SELECT sum(clv) FROM customer_scores) AS share
-        FROM customer_scores s LEFT JOIN customers c USING (customer_id)
-        WHERE s.clv IS NOT NULL GROUP BY 1 ORDER BY equity DESC
-        """
-    )
+        size, extra = divmod(int(known.sum()), DECILES)
+        sizes = np.array([size + (i < extra) for i in range(DECILES)])  # as SQL's ntile: the first ones larger
+        sizes = sizes[sizes > 0]
+        starts = np.cumsum(sizes) - sizes
+        # largest first; a partition at the decile edges is enough, no full sort of a million values
+        ranked = -np.partition(-clv[known], starts[1:]) if len(sizes) > 1 else clv[known]
+        equity = np.add.reduceat(ranked, starts) if len(sizes) else np.array([])
+        return pd.DataFrame({"group": [str(i + 1) for i in range(len(sizes))], "customers": sizes,
+                             "equity": equity, "share": equity / total if total else np.nan})
+    codes = groups[split].cat.codes.to_numpy()[known]
+    names = groups[split].cat.categories
+    equity = np.bincount(codes, weights=clv[known], minlength=len(names))
+    customers = np.bincount(codes, minlength=len(names))
+    frame = pd.DataFrame({"group": np.asarray(names, dtype=object), "customers": customers, "equity": equity,
+                          "share": equity / total if total else np.nan})
+    frame = frame[frame.customers > 0]
+    return frame.sort_values("equity", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def clv_histogram(store: Store, bins: int = 30, cap_quantile: float = 0.95) -> pd.DataFrame:
+def clv_histogram(values: pd.DataFrame, bins: int = 30, cap_quantile: float = 0.95) -> pd.DataFrame:
     """Customers per CLV band of a round width (¥500, ¥2,000 ...). Customers above the `cap_quantile`
     share the last, open-ended band, so a few whales do not squeeze everyone else into one bar."""
-    values = store.df("SELECT clv FROM customer_scores WHERE clv IS NOT NULL")["clv"].to_numpy()
-    if values.size == 0:
+    known = _known(values)
+    if known.size == 0:
         return pd.DataFrame(columns=["low", "high", "customers", "open_ended"])
-    low, cap = min(0.0, float(values.min())), float(np.quantile(values, cap_quantile))
+    low, cap = min(0.0, float(known.min())), float(np.quantile(known, cap_quantile))
     step = round_step(max(cap - low, 1.0) / bins)
     edges = np.arange(np.floor(low / step) * step, cap + step, step)
     if len(edges) < 2:
         edges = np.array([edges[0], edges[0] + step])
-    counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
+    counts, _ = np.histogram(np.clip(known, edges[0], edges[-1]), bins=edges)
     frame = pd.DataFrame({"low": edges[:-1], "high": edges[1:], "customers": counts, "open_ended": False})
-    frame.loc[frame.index[-1], "open_ended"] = bool(values.max() > edges[-1])
+    frame.loc[frame.index[-1], "open_ended"] = bool(known.max() > edges[-1])
     return frame
 
 
@@ -63,29 +97,70 @@ def round_step(raw: float) -> float:
     return float(next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw))
 
 
-def top_customers(store: Store, limit: int = 20) -> pd.DataFrame:
+def top_customers(store: Store, values: pd.DataFrame, groups: pd.DataFrame, limit: int = TOP_CUSTOMERS) -> pd.DataFrame:
     """The most valuable customers with who they are, their figures and why they are worth it.
 
     `reasons` lists stable keys: frequent (repeat purchases), recent (last purchase late in their life
     with us, recency / T), big_spender (average repeat spend) — each when above the base's 80th percentile.
     """
-    frame = store.df(
-        """
-        WITH thresholds AS (
-            SELECT quantile_cont(frequency, $q) AS f, quantile_cont(recency / nullif(T, 0), $q) AS r,
-                   quantile_cont(monetary_value, $q) AS m
-            FROM customer_scores
-        )
-        SELECT s.customer_id, c.name, c.customer_class, c.region, s.frequency, s.recency, s.T,
-               s.monetary_value, s.p_alive, s.expected_purchases_12m, s.clv,
-               s.frequency > t.f AS frequent, s.recency / nullif(s.T, 0) > t.r AS recent,
-               coalesce(s.monetary_value > t.m, FALSE) AS big_spender
-        FROM customer_scores s LEFT JOIN customers c USING (customer_id), thresholds t
-        WHERE s.clv IS NOT NULL ORDER BY s.clv DESC, s.customer_id LIMIT $limit
-        """,
-        {"q": REASON_QUANTILE, "limit": limit},
-    )
-    frame["reasons"] = [
-        [reason for reason in REASONS if bool(row[reason])] for _, row in frame.iterrows()
-    ]
-    return frame.drop(columns=list(REASONS))
+    frequency, recency, T, monetary = (values[c].to_numpy(dtype=float)
+                                       for c in ("frequency", "recency", "T", "monetary_value"))
+    lateness = np.divide(recency, T, out=np.full(len(T), np.nan), where=T != 0)
+    thresholds = [np.nanquantile(column, REASON_QUANTILE) if np.isfinite(column).any() else np.nan
+                  for column in (frequency, lateness, monetary)]
+    clv = values["clv"].to_numpy(dtype=float)
+    known = np.flatnonzero(~np.isnan(clv))
+    if len(known) > limit:  # the limit largest, ties at the edge kept for the sort below
+        edge = np.partition(clv[known], len(known) - limit)[len(known) - limit]
+        known = known[clv[known] >= edge]
+    order = known[np.lexsort((values["customer_id"].iloc[known].to_numpy(), -clv[known]))][:limit]
+    frame = values.iloc[order][["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive",
+                                "expected_purchases_12m", "clv"]].reset_index(drop=True)
+    names = store.df("SELECT customer_id, name FROM customers WHERE customer_id IN (SELECT unnest(?))",
+                     [list(frame["customer_id"])])
+    frame.insert(1, "name", frame["customer_id"].map(names.set_index("customer_id")["name"]))
+    for position, column in enumerate(SPLITS):
+        frame.insert(2 + position, column, groups[column].iloc[order].to_numpy().astype(object))
+    stands_out = np.column_stack([frequency[order] > thresholds[0], lateness[order] > thresholds[1],
+                                  monetary[order] > thresholds[2]])
+    frame["reasons"] = [[reason for reason, yes in zip(REASONS, row) if yes] for row in stands_out]
+    return frame
+
+
+def comparison_inputs(values: pd.DataFrame) -> dict:
+    """The per-customer means `clv_comparison` sets side by side (from one setting's values)."""
+    def mean(column):
+        column = column[~np.isnan(column)]
+        return float(column.mean()) if column.size else None
+
+    rate, purchases = values["margin_rate"].to_numpy(dtype=float), values["expected_purchases_horizon"].to_numpy()
+    return {
+        "customers": len(values),
+        "revenue": float(values["revenue"].sum()),
+        "past_margin": mean(values["revenue"].to_numpy(dtype=float) * rate),
+        "future_margin": mean(values["expected_spend"].to_numpy(dtype=float) * rate * purchases),
+        "model_clv": mean(values["clv"].to_numpy(dtype=float)),
+    }
+
+
+def clv_comparison(inputs: dict, marketing_spend: float, retention_cost: float) -> dict:
+    """The teaching material's average CLV over the whole history beside the mean model CLV, and the
+    steps between them (`clv.clv_bridge`). Every customer in the base was once new, so the acquisition
+    cost per customer is the marketing spend over all customers."""
+    customers = inputs["customers"]
+    average = average_clv(inputs["revenue"], customers, customers, marketing_spend, retention_cost)
+    bridge = ([] if inputs["model_clv"] is None else
+              clv_bridge(average, inputs["past_margin"], inputs["future_margin"], inputs["model_clv"]))
+    return {"average": average, "bridge": bridge}
+
+
+def clv_figures(store: Store, facts, values: pd.DataFrame) -> dict:
+    """Everything the CLV page draws for one setting: headline figures, equity by class, region and
+    decile, the CLV histogram, the top customers and the inputs of the classic comparison."""
+    return {
+        "summary": equity_summary(values),
+        **{split: equity_by(values, facts.groups, split) for split in (*SPLITS, "decile")},
+        "histogram": clv_histogram(values),
+        "top": top_customers(store, values, facts.groups),
+        "comparison": comparison_inputs(values),
+    }

@@ -48,7 +48,7 @@ def _purchase_days(until: str, after: str | None = None, among: str = "TRUE") ->
     SQL text naming query parameters, never values."""
     window = f"order_date <= {until}" + (f" AND order_date > {after}" if after else "")
     return f"""
-        SELECT customer_id, order_date, sum(amount)::DOUBLE AS spend
+        SELECT customer_id, order_date, sum(amount) AS spend
         FROM transactions WHERE {window} AND {IN_SAMPLE} AND {among}
         GROUP BY customer_id, order_date
         HAVING bool_or(amount >= 0)
@@ -105,7 +105,7 @@ buyers AS MATERIALIZED (
     HAVING count(first_purchase) > 0
 ),
 merged AS (
-    SELECT customer_id, (sum(spend) - arg_min(spend, order_date)) / nullif(count(*) - 1, 0) AS repeat_spend
+    SELECT customer_id, (sum(spend) - arg_min(spend, order_date))::DOUBLE / nullif(count(*) - 1, 0) AS repeat_spend
     FROM ({_purchase_days("$end", among="customer_id IN (SELECT customer_id FROM buyers WHERE NOT one_pass)")})
     GROUP BY customer_id
 ){holdout}{orders}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import importlib
+import threading
+from collections import OrderedDict
 from datetime import date
 from typing import Any, Callable
 
@@ -111,16 +113,6 @@ def query(fn: Callable, *args: Any) -> Any:
     return _cached(fn.__module__, fn.__qualname__, str(store.path), store.dataset_version, args)
 
 
-@stop_when_busy
-def scores_query(fn: Callable, settings: Any, *args: Any) -> Any:
-    """Like `query`, for reads of customer_scores: keyed on the settings the scores were computed with
-    too, since rewriting the scores does not change the data-set version."""
-    from crm_logic.scores import fingerprint
-
-    store = current_store()
-    return _cached(fn.__module__, fn.__qualname__, str(store.path), fingerprint(store, settings), args)
-
-
 @st.cache_data(show_spinner=False, max_entries=512)
 def _cached(module: str, name: str, path: str, version: int | str, args: tuple) -> Any:
     fn = functools.reduce(getattr, name.split("."), importlib.import_module(module))
@@ -138,23 +130,88 @@ def clv_settings() -> "ScoreSettings":
                          default_margin=get("keep_clv_margin", 30.0) / 100)
 
 
+# The values of a setting are computed per request from facts shared by every session, and cached under
+# that setting only: nothing a session sets is written where another session reads. The entries are
+# bounded: at a million customers facts hold about 400 MB and values about 30 MB of their own.
+FACTS_ENTRIES, VALUES_ENTRIES = 3, 8
+
+
+class Computed:
+    """Results kept per key, the `max_entries` most recently used, each computed once: a caller asking
+    for a key being computed waits for it. Unlike Streamlit's caches it records no page elements, so
+    the computation may draw its progress on the page that asked."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._entries: OrderedDict = OrderedDict()
+        self._computing: dict = {}
+
+    def get(self, key, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            key_lock = self._computing.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._entries:
+                    return self._entries[key]
+            try:
+                value = compute()
+                with self._lock:
+                    self._entries[key] = value
+                    while len(self._entries) > self.max_entries:
+                        self._entries.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._computing.pop(key, None)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def _kept(kind: str, max_entries: int) -> Computed:
+    """The process-wide store of one kind of result (cleared with Streamlit's caches)."""
+    return Computed(max_entries)
+
+
+@stop_when_busy
+def validation(as_of: date, unit: str = "week", progress=None) -> "ValidationResult | None":
+    """The holdout validation of the current base up to `as_of` (None when the history is too short):
+    one run per data-set version serves the model choice and the page that shows it."""
+    store = current_store()
+    return _validation(str(store.path), store.dataset_version, as_of, unit, progress)
+
+
+def _validation(path: str, version: int, as_of: date, unit: str, progress):
+    from crm_logic.scores import holdout_validation
+
+    return _kept("validation", FACTS_ENTRIES).get(
+        (path, version, as_of, unit), lambda: holdout_validation(open_base(path), as_of, unit, progress))
+
+
 @stop_when_busy
 def customer_facts(settings: "ScoreSettings | None" = None, progress=None) -> "CustomerFacts":
     """The fitted models and customer summary of the current base for this session's analysis date,
-    unit and model. Raises ModelError when the base cannot be fitted."""
-    from crm_logic.scores import ScoreSettings
-
+    unit and model (`progress(fraction, stage)` hears about a computation). Raises ModelError when the
+    base cannot be fitted."""
     settings = settings or clv_settings()
     store = current_store()
-    key = ScoreSettings(as_of=settings.as_of, unit=settings.unit, model=settings.model)
-    return _facts(str(store.path), store.dataset_version, key, progress)
+    return _facts(str(store.path), store.dataset_version, settings.fit_key, progress)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _facts(path: str, version: int, settings, _progress):
+def _facts(path: str, version: int, key, progress):
     from crm_logic.scores import customer_facts as compute
 
-    return compute(open_base(path), settings, _progress)
+    def validate(store, as_of, unit, progress):
+        return _validation(path, version, as_of, unit, progress)
+
+    return _kept("facts", FACTS_ENTRIES).get((path, version, key),
+                                             lambda: compute(open_base(path), key, progress, validate))
 
 
 @stop_when_busy
@@ -162,16 +219,31 @@ def customer_values(settings: "ScoreSettings | None" = None, progress=None) -> "
     """One row per buyer of the current base with P(alive), expected purchases and CLV under this
     session's settings (`crm_logic.scores.customer_values`). Treat it as read-only."""
     settings = settings or clv_settings()
-    facts = customer_facts(settings, progress)
     store = current_store()
-    return _values(str(store.path), store.dataset_version, settings, facts)
+    return _values(str(store.path), store.dataset_version, settings, customer_facts(settings, progress))
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=VALUES_ENTRIES)
 def _values(path: str, version: int, settings, _facts):
     from crm_logic.scores import customer_values as compute
 
     return compute(_facts, settings)
+
+
+@stop_when_busy
+def values_query(fn: Callable, settings: "ScoreSettings", *args: Any) -> Any:
+    """Run `fn(store, facts, values, *args)` on the current base's facts and its values under
+    `settings`, cached per base, data-set version, settings and arguments (small results: a page's
+    figures, not frames of every customer)."""
+    store = current_store()
+    return _values_cached(fn.__module__, fn.__qualname__, str(store.path), store.dataset_version, settings, args)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _values_cached(module: str, name: str, path: str, version: int, settings, args: tuple) -> Any:
+    fn = functools.reduce(getattr, name.split("."), importlib.import_module(module))
+    facts = _facts(path, version, settings.fit_key, None)
+    return fn(open_base(path), facts, _values(path, version, settings, facts), *args)
 
 
 def segment_table(rules: "SegmentRules") -> "pd.DataFrame":
@@ -292,10 +364,12 @@ def currency() -> str:
 
 
 def after_write() -> None:
-    """Drop cached results after an import or rebuild (the version key already makes them stale)."""
+    """Drop cached results after an import or rebuild (the version key already makes them stale; this
+    frees their memory at once)."""
     _cached.clear()
-    _facts.clear()
+    _kept.clear()
     _values.clear()
+    _values_cached.clear()
     _segments.clear()
     _segments_summary.clear()
     _migration.clear()

@@ -6,6 +6,7 @@ from crm_logic.models import ModelError
 from ui import charts, state
 from ui import format as fmt
 from ui.i18n import group_label, labeller, lang, t
+from ui.privacy import shown_names
 from ui.clv_validation import draw_validation
 from ui.widgets import chart, customer_table, empty_state, kpi
 
@@ -26,22 +27,21 @@ with st.container(border=True):
                              key="keep_clv_margin", help=t("clv.settings_help.default_margin"))
     model = c4.selectbox(t("clv.settings.model"), ("auto",) + validation.TRANSACTION_MODELS, key="keep_clv_model",
                          format_func=labeller("clv.model"), help=t("clv.settings_help.model"))
-settings = scores.ScoreSettings(as_of=as_of, model=model, horizon_months=horizon,
-                                monthly_discount=discount / 100, default_margin=margin / 100)
+settings = state.clv_settings()  # the same settings, as every page reads them
 
-store = state.current_store()
+progress = st.empty()  # drawn only while the facts of this base are being computed
 try:
-    if not scores.scores_are_fresh(store, settings):
-        bar = st.progress(0.0, text=t("clv.computing"))
-        scores.ensure_scores(store, settings, progress=lambda f, stage: bar.progress(
-            min(max(f, 0.0), 1.0), text=t(f"clv.stage.{stage}")))
-        bar.empty()
+    facts = state.customer_facts(settings, lambda f, stage: progress.progress(
+        min(max(f, 0.0), 1.0), text=t(f"clv.stage.{stage}")))
 except ModelError as error:
+    progress.empty()
     empty_state(f"clv.error.{error.key}")
     st.stop()
+progress.empty()
 
-info = state.scores_query(scores.score_info, settings)
-summary = state.scores_query(scores.equity_summary, settings)
+info = scores.facts_info(facts)
+figures = state.values_query(equity.clv_figures, settings)
+summary = figures["summary"]
 model_name = t(f"clv.model.{info['model']}")
 st.caption(t("clv.caption", months=horizon, as_of=fmt.day(as_of), discount=discount / 100, margin=margin / 100,
              model=model_name))
@@ -56,80 +56,84 @@ kpi(row[1], "clv.kpi.mean_clv", fmt.money(summary["mean_clv"], language, cur), "
 kpi(row[2], "clv.kpi.top20_share", fmt.pct(summary["top20_share"]), "clv.help.top20_share", **periods)
 kpi(row[3], "clv.kpi.mean_p_alive", fmt.pct(summary["mean_p_alive"], 0), "clv.help.mean_p_alive", **periods)
 
-where, who, trust, classic = st.tabs([t("clv_page.tab.where"), t("clv_page.tab.who"), t("clv_page.tab.trust"),
-                                      t("clv_page.tab.classic")])
+# Only the open tab is drawn: a setting change redraws four charts, not eight.
+where, who, trust, classic = st.tabs([t(f"clv_page.tab.{k}") for k in ("where", "who", "trust", "classic")],
+                                     key="clv_tab", on_change="rerun")
 
 with where:
-    left, right = st.columns(2)
-    for split, column in (("customer_class", left), ("region", right), ("decile", left)):
-        frame = state.scores_query(equity.equity_by, settings, split)
-        if frame.empty or (frame["group"] == "").all():
-            column.info(t(f"clv_page.no_{split}"))
-            continue
-        labels = [group_label(split, g) for g in frame["group"]]
-        hover = [t("clv_page.hover_equity", group=lab, equity=fmt.money(r.equity, language, cur),
-                   share=fmt.pct(r.share), customers=fmt.count(r.customers))
-                 for lab, r in zip(labels, frame.itertuples())]
-        with column:
-            fig = charts.ranked_bars(frame.assign(label=labels), "label", "equity", hover,
-                                     t(f"clv_page.chart.{split}"), t("clv_page.equity_axis", currency=cur), "")
-            chart(charts.money_axis(fig, "x", frame["equity"].to_numpy(), language, cur), key=f"equity_{split}")
-    hist = state.scores_query(equity.clv_histogram, settings)
-    with right:
-        fig = charts.histogram(
-            list(hist["low"]), list(hist["high"]), list(hist["customers"]),
-            [t("clv_page.hover_band_open" if r.open_ended else "clv_page.hover_band",
-               low=fmt.money(r.low, language, cur), high=fmt.money(r.high, language, cur),
-               customers=fmt.count(r.customers)) for r in hist.itertuples()],
-            t("clv_page.chart.distribution"), t("clv_page.clv_axis", currency=cur), t("clv_page.customers_axis"),
-        )
-        chart(charts.money_axis(fig, "x", hist[["low", "high"]].to_numpy().ravel(), language, cur),
-              key="clv_distribution")
+    if where.open:
+        left, right = st.columns(2)
+        for split, column in (("customer_class", left), ("region", right), ("decile", left)):
+            frame = figures[split]
+            if frame.empty or (frame["group"] == "").all():
+                column.info(t(f"clv_page.no_{split}"))
+                continue
+            labels = [group_label(split, g) for g in frame["group"]]
+            hover = [t("clv_page.hover_equity", group=lab, equity=fmt.money(r.equity, language, cur),
+                       share=fmt.pct(r.share), customers=fmt.count(r.customers))
+                     for lab, r in zip(labels, frame.itertuples())]
+            with column:
+                fig = charts.ranked_bars(frame.assign(label=labels), "label", "equity", hover,
+                                         t(f"clv_page.chart.{split}"), t("clv_page.equity_axis", currency=cur), "")
+                chart(charts.money_axis(fig, "x", frame["equity"].to_numpy(), language, cur), key=f"equity_{split}")
+        hist = figures["histogram"]
+        with right:
+            fig = charts.histogram(
+                list(hist["low"]), list(hist["high"]), list(hist["customers"]),
+                [t("clv_page.hover_band_open" if r.open_ended else "clv_page.hover_band",
+                   low=fmt.money(r.low, language, cur), high=fmt.money(r.high, language, cur),
+                   customers=fmt.count(r.customers)) for r in hist.itertuples()],
+                t("clv_page.chart.distribution"), t("clv_page.clv_axis", currency=cur), t("clv_page.customers_axis"),
+            )
+            chart(charts.money_axis(fig, "x", hist[["low", "high"]].to_numpy().ravel(), language, cur),
+                  key="clv_distribution")
 
 with who:
-    top = state.scores_query(equity.top_customers, settings, 50)
-    st.subheader(t("clv_page.top_title"))
-    st.caption(t("clv_page.top_caption", unit=t("clv.unit.week")))
-    top = top.assign(reasons=["、".join(t(f"clv_page.reason.{r}") for r in rs) if language == "zh"
-                              else ", ".join(t(f"clv_page.reason.{r}") for r in rs) for rs in top["reasons"]])
-    customer_table(top, "top_customers", cur, height=420)
+    if who.open:
+        top = shown_names(figures["top"])
+        st.subheader(t("clv_page.top_title"))
+        st.caption(t("clv_page.top_caption", unit=t("clv.unit.week")))
+        top = top.assign(reasons=["、".join(t(f"clv_page.reason.{r}") for r in rs) if language == "zh"
+                                  else ", ".join(t(f"clv_page.reason.{r}") for r in rs) for rs in top["reasons"]])
+        customer_table(top, "top_customers", cur, height=420)
 
 with trust:
-    st.subheader(t("clv_page.parameters_title"))
-    st.markdown(t(f"clv.reason.{info['choice']['reason']}", model=model_name, **info["choice"]["numbers"]))
-    for reading in scores.explain_parameters(info["model"], info["params"], settings.unit):
-        st.markdown("- " + t(f"clv.explain.{reading['key']}", **reading["values"]))
-    if info["spend_params"]:
-        for reading in scores.explain_parameters("gamma_gamma", info["spend_params"], settings.unit):
-            st.markdown("- " + t(f"clv.explain.{reading['key']}",
-                                 **{k: fmt.money(v, language, cur) for k, v in reading["values"].items()}))
-    with st.expander(t("clv_page.raw_parameters")):
-        st.dataframe({t(f"clv.param.{k}"): [round(v, 4)] for k, v in {**info["params"],
-                     **(info["spend_params"] or {})}.items()}, hide_index=True)
-    split = state.query(validation.holdout_split, as_of)
-    if split is None:
-        st.info(t("clv.validation.too_short", min_history_days=validation.HOLDOUT_RULES["min_history_days"]))
-    else:
+    if trust.open:
+        st.subheader(t("clv_page.parameters_title"))
+        st.markdown(t(f"clv.reason.{info['choice']['reason']}", model=model_name, **info["choice"]["numbers"]))
+        for reading in scores.explain_parameters(info["model"], info["params"], settings.unit):
+            st.markdown("- " + t(f"clv.explain.{reading['key']}", **reading["values"]))
+        if info["spend_params"]:
+            for reading in scores.explain_parameters("gamma_gamma", info["spend_params"], settings.unit):
+                st.markdown("- " + t(f"clv.explain.{reading['key']}",
+                                     **{k: fmt.money(v, language, cur) for k, v in reading["values"].items()}))
+        with st.expander(t("clv_page.raw_parameters")):
+            st.dataframe({t(f"clv.param.{k}"): [round(v, 4)] for k, v in {**info["params"],
+                         **(info["spend_params"] or {})}.items()}, hide_index=True)
         with st.spinner(t("clv.stage.validation")):
-            result = state.query(validation.validate_models, *split, settings.unit)
-        draw_validation(result)
+            result = state.validation(as_of, settings.unit)
+        if result is None:
+            st.info(t("clv.validation.too_short", min_history_days=validation.HOLDOUT_RULES["min_history_days"]))
+        else:
+            draw_validation(result)
 
 with classic:
-    st.subheader(t("clv.average.title"))
-    st.caption(t("clv.average.formula"))
-    a, b = st.columns(2)
-    spend = a.number_input(t("clv.average.marketing_spend") + f" ({cur})", 0.0, None, 0.0, step=10000.0,
-                           key="keep_clv_marketing")
-    retention = b.number_input(t("clv.average.retention_cost") + f" ({cur})", 0.0, None, 0.0, step=10000.0,
-                               key="keep_clv_retention")
-    comparison = state.scores_query(scores.clv_comparison, settings, spend, retention)
-    average = comparison["average"]
-    row = st.columns(4)
-    for column, field in zip(row, ("revenue_per_customer", "acquisition_cost_per_customer",
-                                   "retention_cost_per_customer", "average_clv")):
-        column.metric(t(f"clv.average.{field}"), fmt.money(getattr(average, field), language, cur), border=True)
-    if comparison["bridge"]:
-        steps = comparison["bridge"]
-        chart(charts.waterfall([t(f"clv.bridge.{s['key']}") for s in steps], [s["value"] for s in steps],
-                               [fmt.money(s["value"], language, cur) for s in steps], t("clv.bridge.title"),
-                               t("clv_page.per_customer_axis", currency=cur)), key="clv_bridge")
+    if classic.open:
+        st.subheader(t("clv.average.title"))
+        st.caption(t("clv.average.formula"))
+        a, b = st.columns(2)
+        spend = a.number_input(t("clv.average.marketing_spend") + f" ({cur})", 0.0, None, 0.0, step=10000.0,
+                               key="keep_clv_marketing")
+        retention = b.number_input(t("clv.average.retention_cost") + f" ({cur})", 0.0, None, 0.0, step=10000.0,
+                                   key="keep_clv_retention")
+        comparison = equity.clv_comparison(figures["comparison"], spend, retention)
+        average = comparison["average"]
+        row = st.columns(4)
+        for column, field in zip(row, ("revenue_per_customer", "acquisition_cost_per_customer",
+                                       "retention_cost_per_customer", "average_clv")):
+            column.metric(t(f"clv.average.{field}"), fmt.money(getattr(average, field), language, cur), border=True)
+        if comparison["bridge"]:
+            steps = comparison["bridge"]
+            chart(charts.waterfall([t(f"clv.bridge.{s['key']}") for s in steps], [s["value"] for s in steps],
+                                   [fmt.money(s["value"], language, cur) for s in steps], t("clv.bridge.title"),
+                                   t("clv_page.per_customer_axis", currency=cur)), key="clv_bridge")

@@ -15,7 +15,10 @@ if as_of is None:
     st.stop()
 
 cur = state.currency()
-figures = state.query(metrics.overview_kpis, as_of)
+with st.spinner(t("overview.computing")):  # shown only when it takes a while: the first visit of a version
+    figures = state.query(metrics.overview_kpis, as_of)
+    monthly = state.query(metrics.monthly_new_vs_returning, as_of)
+    breakdowns = {dimension: state.query(metrics.revenue_by, dimension, as_of) for dimension in metrics.BREAKDOWNS}
 now, before = figures["current"], figures["previous"]
 period = dict(start=fmt.day(figures["window_start"]), end=fmt.day(as_of))
 st.caption(t("overview.caption", **period))
@@ -36,7 +39,6 @@ kpi(row2[1], "overview.kpi.repeat_rate", fmt.pct(now["repeat_rate"]), "overview.
 kpi(row2[2], "overview.kpi.top20", fmt.pct(now["top20_share"]), "overview.help.top20",
     None, up_is_good=False, **period)
 
-monthly = state.query(metrics.monthly_new_vs_returning, as_of)
 if not monthly.empty:
     monthly = monthly.reset_index(drop=True)
     kinds = {"new": t("overview.kind.new"), "returning": t("overview.kind.returning")}
@@ -53,7 +55,7 @@ if not monthly.empty:
 
 def breakdown(dimension: str, column) -> None:
     """Revenue by one attribute; clicking a bar lists the customers behind it."""
-    frame = state.query(metrics.revenue_by, dimension, as_of)
+    frame = breakdowns[dimension]
     if frame.empty or (frame["group"] == "").all():
         column.info(t(f"overview.no_{dimension}"))
         return

@@ -65,14 +65,20 @@ def collapse(columns: list[np.ndarray], weights=None) -> tuple[list[np.ndarray],
     return _decode(keys, distinct), counts.astype(float)
 
 
+def distinct_rows(columns: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of the columns, and each row's position among them."""
+    key, distinct = _row_keys(columns)
+    keys, inverse = np.unique(key, return_inverse=True)
+    return _decode(keys, distinct), inverse
+
+
 def per_distinct(columns: list[np.ndarray], compute) -> np.ndarray:
     """`compute(*columns)` evaluated once per distinct row and spread back to every customer (last axis):
     a term that depends on (x, T) alone costs a few thousand evaluations, not a million."""
     if columns[0].ndim != 1 or len(columns[0]) < 2:
         return compute(*columns)
-    key, distinct = _row_keys(columns)
-    keys, inverse = np.unique(key, return_inverse=True)
-    return compute(*_decode(keys, distinct))[..., inverse]
+    rows, inverse = distinct_rows(columns)
+    return compute(*rows)[..., inverse]
 
 
 def sample_rows(n: int, size: int) -> np.ndarray | None:

@@ -1,6 +1,7 @@
 """The CLV page in both languages on CDNOW and on an empty base."""
 import pytest
 
+from crm_logic.i18n import translate
 from crm_logic.store import Store, base_path
 from tests.app.conftest import assert_clean, run_page
 from tests.conftest import load_cdnow_sample
@@ -37,6 +38,56 @@ def test_a_large_base_says_its_validation_used_a_sample(data_dir, lang, sampled,
         demo.build_demo(store, customers=12_000)
     at = run_page("views/clv.py", lang, base="demo", timeout=240)
     assert_clean(at)
+    at.session_state["clv_tab"] = translate("clv_page.tab.trust", lang)  # the open tab alone is drawn
+    at.run()
+    assert_clean(at)
     assert any(sampled in c.value for c in at.caption)
     typical = [m.value for m in at.markdown if "¥" in m.value and m.value.startswith("- ")]
     assert typical and all(spend in line for line in typical), typical
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Counts the reads of the customer summary and the validations behind the CLV page."""
+    from crm_logic import scores
+
+    calls = {"summary": 0, "validate": 0}
+
+    def counting(name, fn):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(scores, "customer_summary", counting("summary", scores.customer_summary))
+    monkeypatch.setattr(scores, "validate_models", counting("validate", scores.validate_models))
+    return calls
+
+
+def shown(at):
+    return [m.value for m in at.metric], [c.value for c in at.caption]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_settings_there_and_back_show_the_same_equity_without_a_refit(data_dir, lang, counted):
+    with Store(base_path("cdnow")) as store:
+        load_cdnow_sample(store)
+    at = run_page("views/clv.py", lang, base="cdnow", timeout=180)
+    assert_clean(at)
+    first = shown(at)
+    assert counted == {"summary": 1, "validate": 1}
+    at.number_input(key="keep_clv_discount").set_value(3.0).run()
+    at.slider(key="keep_clv_horizon").set_value(24).run()
+    at.number_input(key="keep_clv_margin").set_value(50.0).run()
+    changed = shown(at)
+    assert changed[0][0] != first[0][0] and changed[1] != first[1]
+    at.number_input(key="keep_clv_discount").set_value(1.0).run()
+    at.slider(key="keep_clv_horizon").set_value(12).run()
+    at.number_input(key="keep_clv_margin").set_value(30.0).run()
+    assert_clean(at)
+    assert shown(at) == first
+    for tab in ("who", "trust", "classic"):  # every tab draws, and the trust tab reuses the validation
+        at.session_state["clv_tab"] = translate(f"clv_page.tab.{tab}", lang)
+        at.run()
+        assert_clean(at)
+    assert counted == {"summary": 1, "validate": 1}

@@ -112,7 +112,7 @@ def test_the_clv_models_fit_the_demo(demo):
     """The demo exists to be valued: BG/NBD and Gamma-Gamma (q > 1) must fit it."""
     from crm_logic import scores
 
-    scores.ensure_scores(demo, scores.ScoreSettings(model="bg_nbd"))
-    info = scores.score_info(demo)
+    facts = scores.customer_facts(demo, scores.ScoreSettings(model="bg_nbd"))
+    info = scores.facts_info(facts)
     assert info["spend_error"] is None and info["spend_params"]["q"] > 1
-    assert scores.equity_summary(demo)["customer_equity"] > 0
+    assert scores.customer_values(facts, scores.ScoreSettings(model="bg_nbd")).clv.sum() > 0

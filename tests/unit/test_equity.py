@@ -1,4 +1,5 @@
-"""Equity breakdowns against pandas on a hand-made customer_scores table."""
+"""Equity breakdowns of a hand-made values frame against pandas (and SQL's ntile for the deciles)."""
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,64 +7,91 @@ import pytest
 from crm_logic import equity
 from crm_logic.store import Store
 
+N = 200
+
 
 @pytest.fixture
-def store(tmp_path):
+def values():
     rng = np.random.default_rng(11)
-    n = 200
-    scores = pd.DataFrame({
-        "customer_id": [f"c{i:03d}" for i in range(n)],
-        "frequency": rng.integers(0, 12, n).astype(float),
-        "recency": rng.uniform(0, 50, n),
+    frame = pd.DataFrame({
+        "customer_id": [f"c{i:03d}" for i in range(N)],
+        "frequency": rng.integers(0, 12, N).astype(float),
+        "recency": rng.uniform(0, 50, N),
         "T": 52.0,
-        "monetary_value": rng.gamma(3, 20, n),
-        "p_alive": rng.uniform(0, 1, n),
-        "expected_purchases_12m": rng.uniform(0, 5, n),
-        "clv": rng.lognormal(4, 1, n),
+        "monetary_value": rng.gamma(3, 20, N),
+        "revenue": rng.gamma(2, 100, N),
+        "margin_rate": 0.3,
+        "p_alive": rng.uniform(0, 1, N),
+        "expected_purchases_12m": rng.uniform(0, 5, N),
+        "expected_purchases_horizon": rng.uniform(0, 5, N),
+        "expected_spend": rng.gamma(3, 20, N),
+        "clv": rng.lognormal(4, 1, N),
     })
-    scores.loc[0, "clv"] = 1e6  # one whale
-    customers = pd.DataFrame({"customer_id": scores.customer_id, "name": "x",
-                              "customer_class": np.where(np.arange(n) % 3 == 0, "dealer", "consumer"),
-                              "region": np.where(np.arange(n) % 2 == 0, "华东", "华南")})
+    frame.loc[0, "clv"] = 1e6  # one whale
+    frame.loc[[5, 6], "clv"] = np.nan  # no CLV for them
+    return frame
+
+
+@pytest.fixture
+def groups():
+    return pd.DataFrame({"customer_class": pd.Categorical(np.where(np.arange(N) % 3 == 0, "dealer", "consumer")),
+                         "region": pd.Categorical(np.where(np.arange(N) % 2 == 0, "华东", ""))})
+
+
+@pytest.fixture
+def store(tmp_path, values):
     s = Store(tmp_path / "e.duckdb")
     with s.transaction() as cur:
-        cur.register("sc", scores)
-        cur.register("cu", customers)
-        cur.execute("CREATE TABLE customer_scores AS SELECT * FROM sc")
-        cur.execute("INSERT INTO customers (customer_id, name, customer_class, region) SELECT * FROM cu")
-    s.frame = scores.merge(customers, on="customer_id")
+        cur.register("v", values.assign(name="客户" + values.customer_id)[["customer_id", "name"]])
+        cur.execute("INSERT INTO customers (customer_id, name) SELECT * FROM v")
     yield s
     s.close()
 
 
-def test_equity_by_class_and_region_sum_to_the_total(store):
+def test_equity_by_class_and_region_sum_to_the_total(values, groups):
+    whole = values.clv.sum()
     for split in ("customer_class", "region"):
-        ours = equity.equity_by(store, split).set_index("group")
-        theirs = store.frame.groupby(split).clv.sum()
+        ours = equity.equity_by(values, groups, split).set_index("group")
+        theirs = values.clv.groupby(groups[split].astype(str)).sum()
         pd.testing.assert_series_equal(ours.equity.sort_index(), theirs.sort_index(), check_names=False)
-        assert ours.share.sum() == pytest.approx(1.0)
+        assert list(ours.equity) == sorted(ours.equity, reverse=True)
+        counted = values.clv.notna().groupby(groups[split].astype(str)).sum()
+        assert ours.customers.sort_index().to_dict() == counted.sort_index().to_dict()
+        assert ours.share.sum() == pytest.approx(1.0) and ours.share.iloc[0] == pytest.approx(ours.equity.iloc[0] / whole)
 
 
-def test_deciles_put_the_top_tenth_first(store):
-    deciles = equity.equity_by(store, "decile")
-    assert list(deciles.group) == [str(i) for i in range(1, 11)]
-    assert (deciles.customers == 20).all()
-    top = store.frame.clv.sort_values(ascending=False).iloc[:20].sum()
-    assert deciles.equity.iloc[0] == pytest.approx(top)
+def test_deciles_are_sqls_ntile_of_the_ranked_values(values, groups):
+    deciles = equity.equity_by(values, groups, "decile")
+    known = values.dropna(subset=["clv"])
+    sql = duckdb.sql("SELECT CAST(d AS VARCHAR) AS grp, count(*) AS n, sum(clv) AS e FROM "
+                     "(SELECT clv, ntile(10) OVER (ORDER BY clv DESC) AS d FROM known) GROUP BY d ORDER BY d").df()
+    assert list(deciles.group) == list(sql.grp) == [str(i) for i in range(1, 11)]
+    assert list(deciles.customers) == list(sql.n) == [20] * 8 + [19] * 2  # 198 known values
+    np.testing.assert_allclose(deciles.equity, sql.e, rtol=1e-12)
+    assert deciles.equity.iloc[0] == pytest.approx(known.clv.nlargest(20).sum())
 
 
-def test_histogram_counts_every_customer_in_round_bands_and_caps_the_whales(store):
-    hist = equity.clv_histogram(store, bins=25)
-    assert hist.customers.sum() == 200
+def test_headline_figures_match_pandas(values):
+    summary = equity.equity_summary(values)
+    clv = values.clv.dropna()
+    assert summary["customers"] == N and summary["customer_equity"] == pytest.approx(clv.sum())
+    assert summary["mean_clv"] == pytest.approx(clv.mean()) and summary["median_clv"] == pytest.approx(clv.median())
+    assert summary["top20_share"] == pytest.approx(clv.nlargest(40).sum() / clv.sum())  # 20 % of all 200
+    assert summary["mean_p_alive"] == pytest.approx(values.p_alive.mean())
+
+
+def test_histogram_counts_every_customer_in_round_bands_and_caps_the_whales(values):
+    hist = equity.clv_histogram(values, bins=25)
+    clv = values.clv.dropna()
+    assert hist.customers.sum() == len(clv)
     widths = hist.high - hist.low
     assert np.allclose(widths, widths.iloc[0])
     mantissa = widths.iloc[0] / 10 ** np.floor(np.log10(widths.iloc[0]))
     assert any(np.isclose(mantissa, m) for m in (1, 2, 2.5, 5))
-    cap = np.quantile(store.frame.clv, 0.95)
+    cap = np.quantile(clv, 0.95)
     assert hist.high.iloc[-2] < cap <= hist.high.iloc[-1]
     assert hist.open_ended.iloc[-1]
-    above = (store.frame.clv >= hist.low.iloc[-1]).sum()
-    assert hist.customers.iloc[-1] == above
+    assert hist.customers.iloc[-1] == (clv >= hist.low.iloc[-1]).sum()
 
 
 @pytest.mark.parametrize("raw, step", [(0.7, 1), (1.0, 1), (1.3, 2), (2.2, 2.5), (3, 5), (740, 1000), (4100, 5000)])
@@ -71,11 +99,24 @@ def test_round_step(raw, step):
     assert equity.round_step(raw) == pytest.approx(step)
 
 
-def test_top_customers_are_ranked_by_clv_with_their_reasons(store):
-    top = equity.top_customers(store, limit=10)
-    expected = store.frame.sort_values("clv", ascending=False).head(10)
+def test_top_customers_are_ranked_by_clv_with_names_groups_and_reasons(store, values, groups):
+    values.loc[[10, 11], "clv"] = 5e5  # a tie: the customer_id decides
+    top = equity.top_customers(store, values, groups, limit=10)
+    expected = values.assign(i=range(N)).sort_values(["clv", "customer_id"], ascending=[False, True]).head(10)
     assert list(top.customer_id) == list(expected.customer_id)
-    whale = top.iloc[0]
-    f80 = store.frame.frequency.quantile(0.8)
-    assert ("frequent" in whale.reasons) == (whale.frequency > f80)
-    assert all(set(r) <= set(equity.REASONS) for r in top.reasons)
+    assert list(top.customer_id[1:3]) == ["c010", "c011"]
+    assert list(top.name) == list("客户" + expected.customer_id)
+    assert list(top.customer_class) == list(groups.customer_class.astype(str).iloc[expected.i])
+    f80 = values.frequency.quantile(0.8)
+    m80 = values.monetary_value.quantile(0.8)
+    for row in top.itertuples():
+        assert ("frequent" in row.reasons) == (row.frequency > f80)
+        assert ("big_spender" in row.reasons) == (row.monetary_value > m80)
+
+
+def test_the_comparison_takes_the_means_of_the_values(values):
+    inputs = equity.comparison_inputs(values)
+    assert inputs["customers"] == N and inputs["revenue"] == pytest.approx(values.revenue.sum())
+    assert inputs["past_margin"] == pytest.approx((values.revenue * 0.3).mean())
+    assert inputs["future_margin"] == pytest.approx((values.expected_spend * 0.3 * values.expected_purchases_horizon).mean())
+    assert inputs["model_clv"] == pytest.approx(values.clv.mean())

@@ -91,3 +91,43 @@ def test_breakdown_folds_the_tail_into_other(tmp_path):
     tail = metrics.customers_in_group(store, "region", metrics.OTHER, date(2024, 6, 1))
     assert sorted(tail.customer_id) == sorted(f"c{i}" for i in range(9))  # the 9 smallest regions
     assert tail.revenue.is_monotonic_decreasing
+
+
+def test_previous_window_counts_the_customers_and_repeaters_of_its_time(cdnow, frame):
+    before = frame[frame.date <= "1997-06-30"]
+    previous = metrics.overview_kpis(cdnow, AS_OF)["previous"]
+    days = before.groupby("cid").date.nunique()
+    assert previous["customers"] == len(days)
+    assert previous["repeat_rate"] == pytest.approx((days >= 2).mean())
+    window = before[before.date > "1996-06-30"]
+    assert previous["active_customers"] == window.cid.nunique()
+
+
+def add_line(cur, amount):
+    cur.execute("INSERT INTO transactions (customer_id, order_date, amount) VALUES ('x', DATE '1998-06-30', ?)",
+                [amount])
+
+
+def test_figures_are_kept_in_the_base_until_the_data_change(tmp_path):
+    path = tmp_path / "kept.duckdb"
+    with Store(path) as store:
+        load_cdnow_sample(store)
+        version = store.dataset_version
+        first = metrics.quality_facts(store)
+        assert store.dataset_version == version  # keeping a figure is not a change of the data
+        with store.cursor() as cur:  # behind the version's back: a kept figure does not see it
+            add_line(cur, 1.0)
+    with Store(path) as store:  # after a restart, too
+        assert metrics.quality_facts(store) == first
+        with store.transaction() as cur:
+            add_line(cur, 2.0)
+        assert metrics.quality_facts(store)["rows"] == first["rows"] + 2
+
+
+def test_a_read_only_base_computes_without_keeping(tmp_path):
+    path = tmp_path / "ro.duckdb"
+    with Store(path) as store:
+        load_cdnow_sample(store)
+    with Store(path, read_only=True) as store:
+        assert metrics.quality_facts(store)["rows"] == 6919
+        assert metrics.overview_kpis(store, AS_OF)["current"]["customers"] == 2357

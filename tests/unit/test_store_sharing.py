@@ -119,13 +119,13 @@ def test_two_processes_importing_one_file_at_once_load_it_once(tmp_path, files, 
     assert (info["transactions"], info["revenue"]) == (3, 37.5)
 
 
-def test_the_app_can_keep_scores_in_a_shared_base(tmp_path):
-    """customer_scores is written under the write lock outside `transaction()` (scores.py): through the
-    app's read-only connection that write would fail."""
-    from crm_logic.scores import ScoreSettings, ensure_scores
+def test_the_app_can_keep_figures_in_a_shared_base(tmp_path):
+    """Derived figures (metrics.kept_in_base) are written under the write lock outside `transaction()`:
+    through the app's read-only connection that write would fail."""
+    from crm_logic import metrics
     from tests.unit.cdnow_fixture import cdnow_base
 
     cdnow_base(tmp_path / "c.duckdb").close()
     with Store(tmp_path / "c.duckdb", linger=0.05) as store:
-        assert ensure_scores(store, ScoreSettings(model="bg_nbd"))
-        assert store.scalar("SELECT count(*) FROM customer_scores") == 2357
+        assert metrics.quality_facts(store)["rows"] == 6919
+        assert store.scalar("SELECT count(*) FROM derived") == 1
