@@ -211,7 +211,7 @@ def test_abc_shares_move_the_tiers_and_reset_restores_them(demo_base, lang):
     edited = abc_expected(demo_base, 0.50, 0.55)
     assert edited["A"] < default["A"]  # a smaller A share holds fewer customers
     assert (tier_count(at, "A"), tier_count(at, "B")) == (edited["A"], edited["B"])
-    in_force = {"zh": "A 级 = 销售额的前 50%，B 级 = 随后的 5%", "en": "tier A = the first 50% of the revenue, tier B the next 5%"}
+    in_force = {"zh": "A 类 = 销售额的前 50%，B 类 = 随后的 5%", "en": "tier A = the first 50% of the revenue, tier B the next 5%"}
     assert any(in_force[lang] in c.value for c in at.caption)  # the caption shows the shares in force
     at.button(key="reset_rules").click().run()
     assert_clean(at)
@@ -279,3 +279,18 @@ def test_behaviour_thresholds_move_the_types(demo_base, lang):
     assert bar_counts(at, "loyal").get("discount_hunter", 0) < before["discount_hunter"]
     at.button(key="reset_rules").click().run()
     assert bar_counts(at, "loyal") == before
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_customer_pages_reasons_follow_the_edited_thresholds(demo_base, lang):
+    top = demo_base.df("SELECT customer_id FROM transactions GROUP BY 1 ORDER BY sum(amount) DESC LIMIT 1").iloc[0, 0]
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.session_state["lang"] = lang
+    at.session_state["base"] = "demo"
+    at.session_state["keep_segments_rule_value_a_share"] = 50
+    at.query_params["customer"] = top
+    at.run()
+    at.switch_page("views/customer.py").run()
+    assert_clean(at)
+    standing = next(m.value for m in at.markdown if "RFM" in m.value)
+    assert ("不到 50%" if lang == "zh" else "less than 50%") in standing  # the biggest customer: tier A below 50 %
