@@ -57,10 +57,13 @@ def abc_problem() -> bool:
 
 
 def reset_thresholds() -> None:
-    """Back to the defaults of crm-concepts.md 4a; a scale change also drops the grid and cut-offs."""
+    """Back to the defaults of crm-concepts.md 4a; leaving another scale also drops its grid and cut-offs
+    (an edited 5-point grid stays)."""
+    scale_key = threshold_key("rfm", "scale")
+    if st.session_state.get(scale_key, DEFAULT_RULES.rfm.scale) != DEFAULT_RULES.rfm.scale:
+        forget_scaled()
     for section, name in THRESHOLDS:
         st.session_state.pop(threshold_key(section, name), None)
-    forget_scaled()
 
 
 def forget_scaled() -> None:

@@ -294,3 +294,24 @@ def test_the_customer_pages_reasons_follow_the_edited_thresholds(demo_base, lang
     assert_clean(at)
     standing = next(m.value for m in at.markdown if "RFM" in m.value)
     assert ("不到 50%" if lang == "zh" else "less than 50%") in standing  # the biggest customer: tier A below 50 %
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_abc_shares_over_100_percent_are_refused_in_words(demo_base, lang):
+    default = abc_expected(demo_base, 0.80, 0.95)
+    at = run_page("views/segments.py", lang, base="demo", timeout=240)
+    at.number_input(key="keep_segments_rule_value_a_share").set_value(90).run()
+    at.number_input(key="keep_segments_rule_value_b_share").set_value(20).run()
+    assert_clean(at)
+    assert [e.value for e in at.error] == [translate("segments_page.abc_too_large", lang)]
+    assert tier_count(at, "A") == default["A"]  # the default shares stay in force
+
+
+def test_resetting_the_thresholds_keeps_an_edited_grid(demo_base):
+    at = run_page("views/segments.py", "en", base="demo", timeout=240)
+    edited = tuple(("at_risk",) * 5 for _ in range(5))
+    at.session_state["keep_segments_grid"] = edited
+    at.number_input(key="keep_segments_rule_value_a_share").set_value(50).run()
+    at.button(key="reset_rules").click().run()
+    assert_clean(at)
+    assert set(segment_counts(at, "en")) == {segment_name("at_risk", "en"), segment_name("prospect", "en")}
