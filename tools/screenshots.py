@@ -61,8 +61,14 @@ def move_levers(page) -> None:
     page.wait_for_timeout(1500)  # the last rerun's charts (a screenshot tool, not a test)
 
 
+def open_rules(page) -> None:
+    """The Segments page's rules and thresholds, shown open (the expander's first summary)."""
+    page.locator("[data-testid='stExpander'] summary").first.click()
+    settled(page)
+
+
 # What to do on a page before its shot.
-PAGE_ACTIONS = {"whatif": move_levers}
+PAGE_ACTIONS = {"whatif": move_levers, "segments": open_rules}
 
 
 def main(out: Path, height: int) -> None:

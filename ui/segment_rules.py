@@ -16,6 +16,61 @@ GRID_KEY = "keep_segments_grid"
 SCORING_KEY = "keep_segments_scoring"  # "quantiles" or "cutoffs"
 MEASURE_KEY = "keep_segments_abc_measure"
 CUTOFF_KEYS = {measure: f"keep_segments_cutoffs_{measure}" for measure in RFM_MEASURES}
+SCALES = (3, 4, 5, 6, 7)  # RFM scales the page offers (the rules take 2-9; 3-7 keep every grid readable)
+# The thresholds the page edits: (rules section, field) -> (minimum, maximum, step). Shares are edited in
+# percent (a value of 80 means 0.80); the ABC shares as A and the B that follows it, both in percent.
+THRESHOLDS = {
+    ("rfm", "scale"): (3, 7, 1),
+    ("value", "a_share"): (5, 99, 1), ("value", "b_share"): (1, 95, 1),
+    ("ladder", "window_days"): (30, 3650, 30), ("ladder", "follow_up_days"): (1, 365, 1),
+    ("ladder", "responsible_min_share"): (1, 100, 5), ("ladder", "proactive_min_contacts"): (1, 52, 1),
+    ("ladder", "partner_min_joint_projects"): (1, 20, 1), ("ladder", "passive_min_inbound"): (1, 52, 1),
+    ("behaviour", "hunter_min_share"): (1, 100, 5), ("behaviour", "hunter_min_purchases"): (1, 50, 1),
+    ("behaviour", "loyal_min_purchases"): (2, 100, 1), ("behaviour", "loyal_min_tenure_days"): (0, 3650, 30),
+    ("behaviour", "loyal_min_referrals"): (1, 50, 1), ("behaviour", "target_max_distance"): (0.1, 5.0, 0.1),
+    ("behaviour", "target_min_tenure_days"): (1, 3650, 30),
+}
+PERCENT = {"a_share", "b_share", "responsible_min_share", "hunter_min_share"}
+
+
+def threshold_key(section: str, name: str) -> str:
+    return f"keep_segments_rule_{section}_{name}"
+
+
+def default_threshold(section: str, name: str):
+    """A threshold's default as the page edits it (shares in percent, B as the share after A)."""
+    a, b = DEFAULT_RULES.value.abc_shares
+    if (section, name) == ("value", "a_share"):
+        return round(a * 100)
+    if (section, name) == ("value", "b_share"):
+        return round((b - a) * 100)
+    value = getattr(getattr(DEFAULT_RULES, section), name)
+    return round(value * 100) if name in PERCENT else value
+
+
+def abc_problem() -> bool:
+    """True when the A and B shares typed add up to more than 100 % (the defaults stay in force)."""
+    get = st.session_state.get
+    a = get(threshold_key("value", "a_share"), default_threshold("value", "a_share"))
+    b = get(threshold_key("value", "b_share"), default_threshold("value", "b_share"))
+    return a + b > 100
+
+
+def reset_thresholds() -> None:
+    """Back to the defaults of crm-concepts.md 4a; leaving another scale also drops its grid and cut-offs
+    (an edited 5-point grid stays)."""
+    scale_key = threshold_key("rfm", "scale")
+    if st.session_state.get(scale_key, DEFAULT_RULES.rfm.scale) != DEFAULT_RULES.rfm.scale:
+        forget_scaled()
+    for section, name in THRESHOLDS:
+        st.session_state.pop(threshold_key(section, name), None)
+
+
+def forget_scaled() -> None:
+    """The grid and the cut-offs are made for one scale: a new scale starts from its default grid and
+    quantiles (the cut-offs are suggested afresh from the quantiles of the new scale)."""
+    for key in (GRID_KEY, "segments_grid_editor", *CUTOFF_KEYS.values()):
+        st.session_state.pop(key, None)
 
 
 def parse_cutoffs(text: str) -> tuple[float, ...] | None:
@@ -33,15 +88,25 @@ def cutoff_problem(measure: str, text: str, scale: int) -> str | None:
 
 
 def current_rules() -> SegmentRules:
-    """The rules in force: the accepted grid, the user's cut-offs where valid (else quantiles), the ABC
-    measure; everything else the defaults of crm-concepts.md 4a."""
+    """The rules in force: the scale, the accepted grid, the user's cut-offs where valid (else quantiles),
+    the ABC measure and shares, the ladder and behaviour thresholds; defaults of crm-concepts.md 4a otherwise."""
     get = st.session_state.get
-    rfm = DEFAULT_RULES.rfm
+
+    def edited(section: str, name: str):
+        value = get(threshold_key(section, name), default_threshold(section, name))
+        return value / 100 if name in PERCENT else value
+
+    rfm = replace(DEFAULT_RULES.rfm, scale=int(edited("rfm", "scale")))
     if get(SCORING_KEY) == "cutoffs":
         cutoffs = tuple((m, parse_cutoffs(get(key, ""))) for m, key in CUTOFF_KEYS.items()
                         if get(key) and cutoff_problem(m, get(key), rfm.scale) is None)
         rfm = replace(rfm, cutoffs=cutoffs)
-    if get(GRID_KEY) is not None:
+    if get(GRID_KEY) is not None and len(get(GRID_KEY)) == rfm.scale:
         rfm = replace(rfm, grid=get(GRID_KEY))
     value = replace(DEFAULT_RULES.value, abc_measure=get(MEASURE_KEY, DEFAULT_RULES.value.abc_measure))
-    return replace(DEFAULT_RULES, rfm=rfm, value=value)
+    if not abc_problem():
+        a = edited("value", "a_share")
+        value = replace(value, abc_shares=(a, min(1.0, round(a + edited("value", "b_share"), 6))))
+    ladder = replace(DEFAULT_RULES.ladder, **{n: edited(s, n) for s, n in THRESHOLDS if s == "ladder"})
+    behaviour = replace(DEFAULT_RULES.behaviour, **{n: edited(s, n) for s, n in THRESHOLDS if s == "behaviour"})
+    return replace(DEFAULT_RULES, rfm=rfm, value=value, ladder=ladder, behaviour=behaviour)

@@ -16,7 +16,8 @@ from ui import charts, segment_charts, segment_summaries, state
 from ui import format as fmt
 from ui.i18n import group_label, labeller, lang, t
 from ui.segment_rules import (
-    CUTOFF_KEYS, GRID_KEY, MEASURE_KEY, SCORING_KEY, current_rules, cutoff_problem,
+    CUTOFF_KEYS, GRID_KEY, MEASURE_KEY, SCALES, SCORING_KEY, THRESHOLDS, abc_problem, current_rules,
+    cutoff_problem, default_threshold, forget_scaled, reset_thresholds, threshold_key,
 )
 from ui.widgets import chart, customer_table, empty_state
 
@@ -141,15 +142,55 @@ def group_bars(column: str, key: str, value: str, prospects_only: bool = False) 
                        {t(f"table.{column}"): name(column, code)})
 
 
+def rules_editor() -> None:
+    """The rules and thresholds of this session, editable, with a reset to the defaults; what is in force
+    stays readable below the (closed) expander."""
+    with st.expander(t("segments_page.rules_title")):
+        st.caption(t("segments_page.rules_intro"))
+        sections = st.columns(4)
+        for column, section in zip(sections, ("rfm", "value", "ladder", "behaviour")):
+            column.markdown(f"**{t(f'segments_page.rules_section.{section}')}**")
+            for (where, field), (low, high, step) in THRESHOLDS.items():
+                if where != section:
+                    continue
+                key = threshold_key(section, field)
+                if key not in st.session_state:
+                    st.session_state[key] = default_threshold(section, field)
+                label = t(f"segments_page.rule.{field}")
+                if field == "scale":
+                    column.selectbox(label, SCALES, key=key, on_change=forget_scaled,
+                                     help=t("segments_page.scale_help"))
+                else:
+                    column.number_input(label, min_value=low, max_value=high, step=step, key=key,
+                                        format="%.1f" if isinstance(step, float) else "%d")
+            if section == "value" and abc_problem():
+                column.error(t("segments_page.abc_too_large"))
+        st.button(t("segments_page.reset_rules"), on_click=reset_thresholds, icon=":material/restart_alt:",
+                  key="reset_rules")
+    a, b = rules.value.abc_shares
+    ladder, behaviour = rules.ladder, rules.behaviour
+    st.caption(t("segments_page.rules_in_force", scale=rules.rfm.scale, a=fmt.pct(a, 0), b=fmt.pct(b - a, 0),
+                 measure=t(f"segments_page.measure_in_text.{rules.value.abc_measure}"),
+                 window=ladder.window_days, follow_up=ladder.follow_up_days,
+                 share=fmt.pct(ladder.responsible_min_share, 0), proactive=ladder.proactive_min_contacts,
+                 joint=ladder.partner_min_joint_projects, inbound=ladder.passive_min_inbound,
+                 hunter_share=fmt.pct(behaviour.hunter_min_share, 0), hunter=behaviour.hunter_min_purchases,
+                 loyal=behaviour.loyal_min_purchases, tenure=behaviour.loyal_min_tenure_days,
+                 referrals=behaviour.loyal_min_referrals, distance=f"{behaviour.target_max_distance:g}"))
+
+
+rules_editor()
+
 rfm_tab, value_tab, ladder_tab, breakdown_tab, migration_tab = st.tabs(
     [t(f"segments_page.tab.{tab}") for tab in ("rfm", "value", "ladder", "breakdowns", "migration")])
 
 # --- RFM: scores, the editable grid, the segments ---------------------------------------------------------
 with rfm_tab:
-    st.markdown(t("segments_page.rfm_intro"))
+    st.markdown(t("segments_page.rfm_intro", scale=rules.rfm.scale))
     left, right = st.columns(2)
     left.radio(t("segments_page.scoring"), ("quantiles", "cutoffs"), key=SCORING_KEY, horizontal=True,
-               format_func=labeller("segments_page.scoring_option"), help=t("segments_page.scoring_help"))
+               format_func=labeller("segments_page.scoring_option"),
+               help=t("segments_page.scoring_help", scale=rules.rfm.scale))
     colour_by = right.radio(t("segments_page.colour_by"), ("customers", "revenue"), key="keep_segments_colour_by",
                             horizontal=True, format_func=labeller("segments_page.colour_option"))
     in_force = state.segments_query(tiers.rfm_cutoffs, rules, rules.rfm)
@@ -179,7 +220,8 @@ with rfm_tab:
         fig = segment_charts.rfm_grid(
             cells.rename(columns={"r_score": "r", "f_score": "f"}), colour_by, hover,
             [f"{name('rfm_segment', r.segment)}<br>{fmt.count(r.customers)}" for r in cells.itertuples()],
-            t("segments_page.chart.grid"), t("segments_page.f_axis"), t("segments_page.r_axis"),
+            t("segments_page.chart.grid"), t("segments_page.f_axis", scale=rules.rfm.scale),
+            t("segments_page.r_axis", scale=rules.rfm.scale),
             t(f"segments_page.colour_option.{colour_by}"))
         grid_picked = chart(fig, key="rfm_grid", selectable=True)
     with grid_editor:
@@ -210,7 +252,7 @@ with rfm_tab:
 
         st.button(t("segments_page.reset_grid"), on_click=reset_grid, icon=":material/restart_alt:",
                   disabled=st.session_state.get(GRID_KEY) is None and not problems, key="reset_grid")
-        st.caption(t("segments_page.editor_help"))
+        st.caption(t("segments_page.editor_help", scale=scale))
 
     segment_counts = state.segments_query(tiers.breakdown, rules, "rfm_segment")
     segments_shown = [code for code in segment_counts["rfm_segment"]]
