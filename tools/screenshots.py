@@ -61,8 +61,23 @@ def move_levers(page) -> None:
     page.wait_for_timeout(1500)  # the last rerun's charts (a screenshot tool, not a test)
 
 
+def open_thresholds(page) -> None:
+    """The churn page with its thresholds expander open."""
+    page.locator("[data-testid='stExpander'] summary").first.click()
+    settled(page)
+
+
+def churn_where_shot(page, out: Path, lang: str) -> None:
+    """The churn page's second tab: the lifecycle and stage charts with their thresholds."""
+    page.get_by_role("tab").nth(1).click()
+    expect(page.locator(".st-key-count_lifecycle .main-svg").first).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)  # the charts' drawing (a screenshot tool, not a test)
+    page.screenshot(path=out / f"churn_where_{lang}.png", full_page=True)
+    print(out / f"churn_where_{lang}.png")
+
+
 # What to do on a page before its shot.
-PAGE_ACTIONS = {"whatif": move_levers}
+PAGE_ACTIONS = {"whatif": move_levers, "churn": open_thresholds}
 
 
 def main(out: Path, height: int) -> None:
@@ -93,6 +108,8 @@ def main(out: Path, height: int) -> None:
                     print(out / f"{name}_{lang}.png")
                     if name == "data":
                         upload_shot(page, out, lang)
+                    if name == "churn":
+                        churn_where_shot(page, out, lang)
             browser.close()
     finally:
         process.terminate()
