@@ -45,7 +45,7 @@ def reset_thresholds() -> None:
 
 def threshold_inputs() -> dict:
     """The thresholds this session set, per group; a group whose bounds do not rise is said so and left
-    at its defaults (a lifecycle with dormant before active would count nobody right)."""
+    at its defaults (with dormant starting before active, the states would not mean what they say)."""
     chosen = {}
     for group, fields in THRESHOLDS.items():
         cells = st.columns(6)
