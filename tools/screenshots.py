@@ -61,14 +61,23 @@ def move_levers(page) -> None:
     page.wait_for_timeout(1500)  # the last rerun's charts (a screenshot tool, not a test)
 
 
-def open_rules(page) -> None:
-    """The Segments page's rules and thresholds, shown open (the expander's first summary)."""
+def open_first_expander(page) -> None:
+    """The page's first expander shown open (Segments: rules and thresholds; Churn: thresholds)."""
     page.locator("[data-testid='stExpander'] summary").first.click()
     settled(page)
 
 
+def churn_where_shot(page, out: Path, lang: str) -> None:
+    """The churn page's second tab: the lifecycle and stage charts with their thresholds."""
+    page.get_by_role("tab").nth(1).click()
+    expect(page.locator(".st-key-count_lifecycle .main-svg").first).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)  # the charts' drawing (a screenshot tool, not a test)
+    page.screenshot(path=out / f"churn_where_{lang}.png", full_page=True)
+    print(out / f"churn_where_{lang}.png")
+
+
 # What to do on a page before its shot.
-PAGE_ACTIONS = {"whatif": move_levers, "segments": open_rules}
+PAGE_ACTIONS = {"whatif": move_levers, "segments": open_first_expander, "churn": open_first_expander}
 
 
 def main(out: Path, height: int) -> None:
@@ -99,6 +108,8 @@ def main(out: Path, height: int) -> None:
                     print(out / f"{name}_{lang}.png")
                     if name == "data":
                         upload_shot(page, out, lang)
+                    if name == "churn":
+                        churn_where_shot(page, out, lang)
             browser.close()
     finally:
         process.terminate()

@@ -21,6 +21,50 @@ if as_of is None:
 cur, language = state.currency(), lang()
 RULES = churn.RULES
 
+# The editable thresholds (RULES names, crm-concepts.md 4a): the widget's bounds and step; percentages
+# are shown ×100. Each row of the expander is one group whose bounds must rise from left to right.
+THRESHOLDS = {
+    "lifecycle": {"new_days": (1, 3650, 30), "new_below_purchases": (1, 50, 1), "active_below": (0.1, 50.0, 0.5),
+                  "dormant_below": (0.1, 50.0, 0.5), "drifting_below": (0.1, 50.0, 0.5),
+                  "lost_p_alive": (0.0, 99.0, 5.0)},
+    "risk": {"risk_medium": (1.0, 99.0, 5.0), "risk_high": (1.0, 99.0, 5.0)},
+    "stage": {"exploration_days": (1, 3650, 30), "formation_days": (1, 3650, 30), "decline_drop": (0.0, 100.0, 5.0),
+              "growth_rise": (0.0, 500.0, 5.0), "contact_drop": (0.0, 100.0, 5.0)},
+}
+ORDERED = {"lifecycle": ("active_below", "dormant_below", "drifting_below"), "risk": ("risk_medium", "risk_high"),
+           "stage": ("exploration_days", "formation_days")}
+PERCENT = {"lost_p_alive", "risk_medium", "risk_high", "decline_drop", "growth_rise", "contact_drop"}
+
+
+def reset_thresholds() -> None:
+    """Back to RULES: the widgets start again from their defaults."""
+    for group in THRESHOLDS.values():
+        for name in group:
+            st.session_state.pop(f"keep_churn_{name}", None)
+
+
+def threshold_inputs() -> dict:
+    """The thresholds this session set, per group; a group whose bounds do not rise is said so and left
+    at its defaults (with dormant starting before active, the states would not mean what they say)."""
+    chosen = {}
+    for group, fields in THRESHOLDS.items():
+        cells = st.columns(6)
+        values = {}
+        for cell, (name, (low, high, step)) in zip(cells, fields.items()):
+            scale = 100 if name in PERCENT else 1
+            default = type(low)(round(RULES[name] * scale, 6))
+            values[name] = cell.number_input(t(f"churn.settings.{name}"), low, high, default, step=step,
+                                             format="%d" if isinstance(low, int) else "%.1f" if scale == 1 else "%.0f",
+                                             key=f"keep_churn_{name}") / scale
+        bounds = [values[name] for name in ORDERED[group]]
+        if any(a >= b for a, b in zip(bounds, bounds[1:])):
+            st.warning(t(f"churn.settings.unordered_{group}"))
+            values = {name: RULES[name] for name in fields}
+        chosen |= values
+    st.button(t("churn.settings.reset"), key="churn_reset_thresholds", on_click=reset_thresholds)
+    return {name: int(v) if isinstance(RULES[name], int) else v for name, v in chosen.items()}
+
+
 with st.container(border=True):
     c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1.2])
     multiple = c2.number_input(t("churn.settings.multiple"), 1.0, 10.0, RULES["alert_multiple"], step=0.1,
@@ -35,15 +79,9 @@ with st.container(border=True):
                                 format_func=horizons.get,
                                 help=t("churn.settings_help.horizon"))
     with st.expander(t("churn.settings.thresholds")):
-        e = st.columns(5)
-        bands = {name: e[i].number_input(t(f"churn.settings.{name}"), 0.1, 20.0, RULES[name], step=0.5, format="%.1f",
-                                         key=f"keep_churn_{name}")
-                 for i, name in enumerate(("active_below", "dormant_below", "drifting_below"))}
-        bands |= {name: e[3 + i].number_input(t(f"churn.settings.{name}"), 1.0, 99.0, RULES[name] * 100, step=5.0,
-                                              format="%.0f", key=f"keep_churn_{name}") / 100
-                  for i, name in enumerate(("risk_medium", "risk_high"))}
+        thresholds = threshold_inputs()
 rules = churn.rules_with({"alert_multiple": multiple, "fixed_days": int(fixed_days),
-                          "probability_threshold": probability / 100, "horizon_days": horizon_days, **bands})
+                          "probability_threshold": probability / 100, "horizon_days": horizon_days, **thresholds})
 
 try:
     with st.spinner(t("churn.computing")):
@@ -71,7 +109,6 @@ segments_used = table["gap_source"].eq("segment").any()
 st.caption(t("churn.caption", as_of=fmt.day(as_of), rule=rule_text, days=rules["horizon_days"],
              model=t(f"clv.model.{facts.choice.model}"),
              segments=t("churn.segments_used" if segments_used else "churn.segments_missing")))
-st.caption(t("churn.settings.thresholds_caption", **rules))
 
 buyers = int((table["lifecycle_state"] != "prospect").sum())
 horizon = state.clv_settings().horizon_months
@@ -112,7 +149,7 @@ def for_people(frame: pd.DataFrame) -> pd.DataFrame:
 
 with tab_calls:
     st.subheader(t("churn.calls.title"))
-    st.caption(t("churn.calls.caption"))
+    st.caption(t("churn.calls.caption", **rules))
     if calls.empty:
         st.info(t("churn.calls.none"))
     else:
@@ -136,16 +173,18 @@ with tab_where:
             fig = charts.ranked_bars(groups.assign(label=labels), "label", "value_at_risk", hover,
                                      t(f"churn.where.{name}"), t("churn.where.value_axis", currency=cur), "")
             chart(charts.money_axis(fig, "x", groups["value_at_risk"].to_numpy(), language, cur), key=f"risk_{name}")
-    for place, column, kind, key in ((left, "lifecycle_state", "lifecycle", "churn.lifecycle"),
-                                     (right, "relationship_stage", "stage", "churn.stage")):
+    stage_words = {"months": rules["trend_months"], "double": 2 * rules["trend_months"]}
+    for place, column, kind, key, caption in (
+            (left, "lifecycle_state", "lifecycle", "churn.lifecycle", t("churn.where.lifecycle_caption", **rules)),
+            (right, "relationship_stage", "stage", "churn.stage",
+             t("churn.where.stage_caption", **{**rules, **stage_words}))):
         counts = table[column].value_counts().rename_axis("group").reset_index(name="customers")
         labels = [t(f"{key}.{g}") for g in counts["group"]]
         hover = [t("churn.where.hover_count", group=lab, customers=fmt.count(n)) for lab, n in zip(labels, counts["customers"])]
         with place:
             chart(charts.ranked_bars(counts.assign(label=labels), "label", "customers", hover, t(f"churn.where.{kind}"),
                                      t("churn.where.customers_axis"), ""), key=f"count_{kind}")
-    st.caption(t("churn.where.stage_caption", months=rules["trend_months"], double=2 * rules["trend_months"], **{
-        k: v for k, v in rules.items() if k != "trend_months"}))
+            st.caption(caption)
 
 with tab_new:
     since = st.columns(4)[0].date_input(t("churn.new.since"), value=as_of - timedelta(days=7), max_value=as_of,
