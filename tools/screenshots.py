@@ -61,8 +61,15 @@ def move_levers(page) -> None:
     page.wait_for_timeout(1500)  # the last rerun's charts (a screenshot tool, not a test)
 
 
+def pick_quadrant(page) -> None:
+    """The alliances page with the first quadrant's customers listed under the matrix."""
+    page.locator(".st-key-alliance_quadrant button").first.click()
+    expect(page.locator(".st-key-alliance_matrix_customers")).to_be_visible(timeout=60_000)
+    settled(page)
+
+
 # What to do on a page before its shot.
-PAGE_ACTIONS = {"whatif": move_levers}
+PAGE_ACTIONS = {"whatif": move_levers, "alliances": pick_quadrant}
 
 
 def main(out: Path, height: int) -> None:
