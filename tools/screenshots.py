@@ -76,8 +76,16 @@ def churn_where_shot(page, out: Path, lang: str) -> None:
     print(out / f"churn_where_{lang}.png")
 
 
+def pick_quadrant(page) -> None:
+    """The alliances page with the first quadrant's customers listed under the matrix."""
+    page.locator(".st-key-alliance_quadrant button").first.click()
+    expect(page.locator(".st-key-alliance_matrix_customers")).to_be_visible(timeout=60_000)
+    settled(page)
+
+
 # What to do on a page before its shot.
-PAGE_ACTIONS = {"whatif": move_levers, "segments": open_first_expander, "churn": open_first_expander}
+PAGE_ACTIONS = {"whatif": move_levers, "segments": open_first_expander, "churn": open_first_expander,
+                "alliances": pick_quadrant}
 
 
 def main(out: Path, height: int) -> None:

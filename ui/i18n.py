@@ -1,6 +1,9 @@
 """The current language (kept in session state and the URL) and the lookup every page uses."""
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 import streamlit as st
 
 from crm_logic.i18n import LANGUAGES, catalogue, language_from_locale, translate
@@ -9,7 +12,23 @@ from crm_logic.metrics import OTHER
 LANGUAGE_LABELS = {"zh": "中文", "en": "English"}
 
 
+_pinned = threading.local()
+
+
+@contextmanager
+def pinned_language(language: str):
+    """Work done off the script's thread (a download built when clicked) has no session state: it names
+    its language here, for this thread only."""
+    _pinned.language = language
+    try:
+        yield
+    finally:
+        del _pinned.language
+
+
 def lang() -> str:
+    if getattr(_pinned, "language", None):
+        return _pinned.language
     value = st.session_state.get("lang")
     return value if value in LANGUAGES else language_from_locale(st.context.locale)
 

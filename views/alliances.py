@@ -137,6 +137,25 @@ kpi(row[2], "alliances.kpi.alliance_candidates",
 kpi(row[3], "alliances.kpi.keep", fmt.count(moves.at["keep", "customers"]), "alliances.help.keep")
 
 type_label = labeller("alliances.type")
+
+
+def evidence(frame: pd.DataFrame) -> pd.DataFrame:
+    """Customers with the facts behind their recommendation, as the lists and the matrix show them."""
+    out = frame[["customer_id", "name", "customer_class"]].copy()
+    out["current_relationship_type"] = frame["current_relationship_type"].map(lambda k: type_label(k) if k else "")
+    out["recommended_relationship_type"] = frame["recommended_relationship_type"].map(type_label)
+    for column in ("revenue_12m", "margin_12m", "relationship_cost", "clv"):
+        out[column] = frame[column].round(2)
+    out["p_alive"] = frame["p_alive"]
+    out["value_at_risk"] = frame["value_at_risk"].round(2)
+    for column in ("importance_to_us", "importance_to_them", "switching_cost"):
+        out[column] = (frame[column] * 100).round(1)
+    out["balance"] = frame["balance"].map(lambda k: t(f"alliances.balance.{k}"))
+    out["why"] = [conditions_text(items, cur, language) for items in frame["conditions_held"]]
+    out["why_not_higher"] = [conditions_text(items, cur, language) for items in frame["conditions_failed"]]
+    return out
+
+
 matrix_tab, ladder_tab, lists_tab, growth_tab, rules_tab = st.tabs(
     [t(f"alliances.tab.{k}") for k in ("matrix", "ladder", "lists", "growth", "rules")])
 
@@ -160,13 +179,25 @@ with matrix_tab:
         "recommended_relationship_type", {k: type_label(k) for k in alliance.TYPES}, charts.RELATIONSHIP_TYPE_COLOURS,
         hover, t("alliances.chart.matrix"), t("alliances.chart.position_axis"), t("alliances.chart.attractiveness_axis"),
         RULES["quadrant_cut"], {c: t(f"alliances.quadrant.{q}") for c, q in corners.items()})
-    chart(fig, key="alliance_matrix")
+    picked = chart(fig, key="alliance_matrix", selectable=True)
+    st.caption(t("alliances.click_hint"))
     quadrants = alliance.quadrant_summary(table)
     for column, q in zip(st.columns(4), quadrants.itertuples()):
         column.metric(t(f"alliances.quadrant.{q.quadrant}"), fmt.count(q.customers), border=True,
                       help=t(f"alliances.strategy.{q.quadrant}"))
         column.caption(t(f"alliances.strategy.{q.quadrant}") + " · "
                        + t("alliances.revenue_of", revenue=fmt.money(q.revenue_12m, language, cur)))
+    quadrant = st.segmented_control(t("alliances.quadrant_pick"), list(alliance.QUADRANTS), key="alliance_quadrant",
+                                    format_func=labeller("alliances.quadrant"))
+    if picked:  # clicked bubbles come first: they are the most recent, most precise choice
+        shown = table[table["customer_id"].isin(picked)].sort_values("margin_12m", ascending=False)
+        st.subheader(t("alliances.picked", count=fmt.count(len(shown))))
+    elif quadrant:
+        shown = table[table["quadrant"] == quadrant].sort_values("margin_12m", ascending=False)
+        st.subheader(t("alliances.in_quadrant", quadrant=t(f"alliances.quadrant.{quadrant}"),
+                       count=fmt.count(len(shown))))
+    if picked or quadrant:
+        customer_table(evidence(shown), "alliance_matrix_customers", cur, height=320)
 
 with ladder_tab:
     st.subheader(t("alliances.ladder_title"))
@@ -188,21 +219,6 @@ with ladder_tab:
     st.caption(t("alliances.transitions_caption"))
 
 with lists_tab:
-    def evidence(frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame[["customer_id", "name", "customer_class"]].copy()
-        out["current_relationship_type"] = frame["current_relationship_type"].map(lambda k: type_label(k) if k else "")
-        out["recommended_relationship_type"] = frame["recommended_relationship_type"].map(type_label)
-        for column in ("revenue_12m", "margin_12m", "relationship_cost", "clv"):
-            out[column] = frame[column].round(2)
-        out["p_alive"] = frame["p_alive"]
-        out["value_at_risk"] = frame["value_at_risk"].round(2)
-        for column in ("importance_to_us", "importance_to_them", "switching_cost"):
-            out[column] = (frame[column] * 100).round(1)
-        out["balance"] = frame["balance"].map(lambda k: t(f"alliances.balance.{k}"))
-        out["why"] = [conditions_text(items, cur, language) for items in frame["conditions_held"]]
-        out["why_not_higher"] = [conditions_text(items, cur, language) for items in frame["conditions_failed"]]
-        return out
-
     deepen = table[table["relationship_move"] == "deepen"].sort_values("margin_12m", ascending=False)
     deepen_list = evidence(deepen)
     deepen_list.insert(5, "alliance_mode", deepen["alliance_mode"].map(

@@ -1,4 +1,6 @@
 """What if: move the levers, watch customer equity move, keep and compare scenarios, take a report home."""
+import threading
+
 import numpy as np
 import streamlit as st
 
@@ -7,7 +9,7 @@ from crm_logic.models import ModelError
 from crm_logic.store import CUSTOMER_CLASSES
 from ui import charts, privacy, report, state
 from ui import format as fmt
-from ui.i18n import group_label, labeller, lang, t
+from ui.i18n import group_label, labeller, lang, pinned_language, t
 from ui.widgets import chart, empty_state, kpi
 
 K = "keep_whatif_"  # every lever lives in session state under this prefix: it outlives the page
@@ -279,8 +281,8 @@ def segments_frame(levers):
         columns={c: t(f"whatif.column.{c}") for c in frame.columns})
 
 
-def gainers_frame(levers):
-    frame = privacy.shown_names(scenarios.top_gainers(base, levers)).round(
+def gainers_frame(levers, masked=None):
+    frame = privacy.shown_names(scenarios.top_gainers(base, levers), masked).round(
         {"baseline_clv": 2, "scenario_clv": 2, "delta": 2})
     if "customer_class" in frame:
         frame["customer_class"] = [t(f"common.classes.{c}") if isinstance(c, str) else "" for c in frame["customer_class"]]
@@ -311,13 +313,13 @@ with tab_who:
         money_table(gainers_frame(levers), "whatif_gainers")
 
 
-def item(name, description, author, kept_levers):
+def item(name, description, author, kept_levers, masked=None):
     """A scenario for the comparison and the report, computed on the current base and settings."""
     return {"name": name, "description": description, "author": author, "levers": kept_levers,
             "result": scenarios.simulate(base, kept_levers),
             "waterfall_fig": waterfall_figure(scenarios.waterfall(base, kept_levers), language),
             "tornado_fig": tornado_figure(scenarios.sensitivity(base, kept_levers)),
-            "segments": segments_frame(kept_levers), "gainers": gainers_frame(kept_levers)}
+            "segments": segments_frame(kept_levers), "gainers": gainers_frame(kept_levers, masked)}
 
 
 kept = scenarios.list_scenarios(store)
@@ -380,22 +382,28 @@ with tab_report:
     chosen_ids = st.multiselect(t("whatif.report_choose"), options, default=["current"], max_selections=4,
                                 format_func=lambda i: t("whatif.current") if i == "current" else names[i],
                                 key="whatif_report_choice")
-    signature = (chosen_ids, levers, language, privacy.workshop_mode(), store.dataset_version, settings)
-    if chosen_ids and st.button(t("whatif.report_prepare"), key="whatif_prepare", icon=":material/description:"):
+    if chosen_ids:
         by_id = kept.set_index("scenario_id")
-        items = [item(t("whatif.current"), "", st.session_state.get(K + "author", ""), levers) if i == "current" else
-                 item(names[i], by_id.loc[i, "description"], by_id.loc[i, "author"], by_id.loc[i, "levers"])
-                 for i in chosen_ids]
+        wanted = [(t("whatif.current"), "", st.session_state.get(K + "author", ""), levers) if i == "current" else
+                  (names[i], by_id.loc[i, "description"], by_id.loc[i, "author"], by_id.loc[i, "levers"])
+                  for i in chosen_ids]
         context = {"base": store.name, "as_of": fmt.day(as_of), "model": model_name,
                    "months": settings.horizon_months, "discount": fmt.pct(settings.monthly_discount)}
-        with st.spinner(t("whatif.report_preparing")):
-            st.session_state["whatif_report"] = (signature, report.report_html(items, language, cur, context),
-                                                 report.report_workbook(items, language, cur, context))
-    prepared_report = st.session_state.get("whatif_report")
-    if prepared_report and prepared_report[0] == signature:  # a report of exactly what is on the screen
+        masked, built, building = privacy.workshop_mode(), {}, threading.Lock()
+
+        def build(write):
+            """One click: the report is computed when a download is clicked (slow at a million customers, so
+            never on a lever move), once for both files. It runs off the script's thread, where session state
+            is not at hand: the language and workshop mode are the ones on the screen."""
+            with building, pinned_language(language):
+                if "items" not in built:
+                    built["items"] = [item(*one, masked=masked) for one in wanted]
+                return write(built["items"], language, cur, context)
+
         c1, c2 = st.columns(2)
-        c1.download_button(t("whatif.download_html"), prepared_report[1], file_name="whatif_report.html",
-                           mime="text/html", key="whatif_html", icon=":material/download:", on_click="ignore")
-        c2.download_button(t("whatif.download_excel"), prepared_report[2], file_name="whatif_report.xlsx",
-                           key="whatif_xlsx", icon=":material/download:", on_click="ignore",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        c1.download_button(t("whatif.download_html"), lambda: build(report.report_html),
+                           file_name="whatif_report.html", mime="text/html", key="whatif_html",
+                           icon=":material/download:", on_click="ignore")
+        c2.download_button(t("whatif.download_excel"), lambda: build(report.report_workbook),
+                           file_name="whatif_report.xlsx", key="whatif_xlsx", icon=":material/download:",
+                           on_click="ignore", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -95,3 +95,20 @@ def test_a_heavier_value_weight_changes_the_quadrants(demo_base):
     assert_clean(at)
     assert [metrics(at)[q] for q in quadrants] != before
     assert "1.00·Value (CLV rank)" in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_picked_quadrant_lists_its_customers_linked_to_the_customer_page(demo_base, lang):
+    at = run_page(PAGE, lang, base="demo", timeout=120)
+    quadrant = "投资发展" if lang == "zh" else "Invest to grow"
+    count = int(metrics(at)[quadrant].replace(",", ""))
+    lists = [d.value for d in at.dataframe if len(d.value.columns) > 10]  # deepen, luxurious, keep
+    at.segmented_control(key="alliance_quadrant").set_value("invest_to_grow").run()
+    assert_clean(at)
+    picked = [d.value for d in at.dataframe if len(d.value.columns) > 10]
+    assert len(picked) == len(lists) + 1  # the matrix tab comes first
+    listed = picked[0]
+    assert len(listed) == count > 0
+    assert listed["customer_id"].str.startswith("customer?customer=").all()
+    assert listed["customer_id"].nunique() == count
+    assert any(f"{count:,}" in h.value and quadrant in h.value for h in at.subheader)

@@ -60,3 +60,14 @@ def test_the_exported_deepen_list_has_the_count_the_page_shows(page, app_url):
     exported = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
     assert len(exported) == count > 0
     assert "Customer ID" in exported.columns and "Alliance mode" in exported.columns
+
+
+def test_a_clicked_bubble_lists_that_customer(page, app_url):
+    open_alliances(page, app_url)
+    matrix = page.locator(".st-key-alliance_matrix")
+    matrix.scroll_into_view_if_needed()
+    bubble = matrix.locator(".scatterlayer .point").last  # drawn last: nothing lies on top of it
+    box = bubble.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator("h3", has_text="Customers you clicked (1)")).to_be_visible(timeout=60_000)
+    expect(page.locator(".st-key-alliance_matrix_customers")).to_be_visible()

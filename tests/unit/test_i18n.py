@@ -31,3 +31,22 @@ def test_missing_key_falls_back_to_the_key_and_params_fill():
     assert translate("no.such.key", "en") == "no.such.key"
     assert "2,357" in translate("common.badge", "en", customers="2,357", first="a", last="b")
     assert set(LANGUAGES) == {"zh", "en"}
+
+
+def test_a_pinned_language_holds_off_the_script_thread_and_ends_with_its_block():
+    """A download built when clicked runs with no session state: it names its language (ui.i18n)."""
+    import threading
+
+    from ui.i18n import _pinned, pinned_language, t
+    seen = {}
+
+    def build(language):
+        with pinned_language(language):
+            seen[language] = t("whatif.title")
+        seen[language + "_after"] = getattr(_pinned, "language", None)
+
+    for language in ("zh", "en"):
+        worker = threading.Thread(target=build, args=(language,))
+        worker.start()
+        worker.join()
+    assert seen == {"zh": "假设分析：如果这样做会怎样", "en": "What if…", "zh_after": None, "en_after": None}
