@@ -79,7 +79,8 @@ def segments(path: Path, steps: dict) -> int:
     with Store(path) as store:
         settings = ScoreSettings(model="bg_nbd")
         facts = customer_facts(store, settings, progress=mark)
-        values = customer_values(facts, settings, progress=mark)
+        mark(0.8, "score")
+        values = customer_values(facts, settings)
         mark(0.9, "segments")
         table = segment_table(store, values, facts.as_of)
         mark(0.95, "migration")
@@ -106,7 +107,8 @@ def churn_signals(path: Path, steps: dict) -> int:
     with Store(path) as store:
         settings = ScoreSettings(model="bg_nbd")
         facts = customer_facts(store, settings, progress=mark)
-        values = customer_values(facts, settings, progress=mark)
+        mark(0.8, "score")
+        values = customer_values(facts, settings)
         mark(0.8, "evaluation")
         evaluation = churn.evaluate(store, facts.as_of, facts.unit, "bg_nbd")
         mark(0.85, "churn")
