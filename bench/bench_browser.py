@@ -40,7 +40,7 @@ OUT = BENCH / "out"
 PYTHON = REPO / ".venv" / "bin" / "python"
 TIMEOUT_MS = 300_000
 PAGES = {  # url path: (title, the last element the page draws)
-    "": ("Overview", ".st-key-by_customer_class .main-svg"),
+    "overview": ("Overview", ".st-key-by_customer_class .main-svg"),
     "clv": ("Customer lifetime value", ".st-key-clv_distribution .main-svg"),
     "data": ("Data", ".st-key-rebuild_demo button"),
 }
@@ -128,14 +128,14 @@ def bare_run(browser, bare: Server) -> dict:
 
 def app_run(browser, app: Server) -> dict:
     out = {}
-    for path, name in (("", "overview"), ("clv", "clv"), ("data", "data")):
+    for path, name in (("overview", "overview"), ("clv", "clv"), ("data", "data")):
         page = new_page(browser)
         out[f"first_load_{name}"] = timed(page, lambda: page.goto(f"{app.url}/{path}?lang=en"), *PAGES[path])
         page.context.close()
     page = new_page(browser)
-    page.goto(f"{app.url}/?lang=en")
-    page.wait_for_function(DONE, arg=[*PAGES[""], None], polling="raf", timeout=TIMEOUT_MS)
-    for path, name in (("clv", "clv"), ("data", "data"), ("", "overview")):
+    page.goto(f"{app.url}/overview?lang=en")
+    page.wait_for_function(DONE, arg=[*PAGES["overview"], None], polling="raf", timeout=TIMEOUT_MS)
+    for path, name in (("clv", "clv"), ("data", "data"), ("overview", "overview")):
         out[f"switch_to_{name}"] = timed(page, click_nav(page, path), *PAGES[path])
     page.goto(f"{app.url}/clv?lang=en")
     clv = PAGES["clv"]
