@@ -38,6 +38,22 @@ FROM transactions GROUP BY customer_id
 """
 
 
+class Stages:
+    """A progress callback that adds the seconds between stage changes to `steps`, by stage name."""
+
+    def __init__(self, steps: dict):
+        self.steps, self.marks = steps, [("open", time.perf_counter())]
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        if stage != self.marks[-1][0]:
+            self.marks.append((stage, time.perf_counter()))
+
+    def end(self) -> None:
+        self.marks.append(("end", time.perf_counter()))
+        for (stage, start), (_, end) in zip(self.marks, self.marks[1:]):
+            self.steps[stage] = self.steps.get(stage, 0.0) + end - start
+
+
 def bare_group_by(path: Path, steps: dict) -> int:
     con = duckdb.connect(str(path))
     con.execute(GROUP_BY)
@@ -49,33 +65,20 @@ def bare_group_by(path: Path, steps: dict) -> int:
 def scores(path: Path, steps: dict, model: str = "auto") -> int:
     """customer_facts and customer_values; `steps` gets the seconds spent in each stage its progress
     callback names ("values": applying the settings)."""
-    t0 = time.perf_counter()
-    marks = [("open", t0)]
-
-    def progress(fraction: float, stage: str) -> None:
-        if stage != marks[-1][0]:
-            marks.append((stage, time.perf_counter()))
-
+    mark = Stages(steps)
     with Store(path) as store:
         settings = ScoreSettings(model=model)
-        facts = customer_facts(store, settings, progress=progress)
-        progress(1.0, "values")
+        facts = customer_facts(store, settings, progress=mark)
+        mark(1.0, "values")
         rows = len(customer_values(facts, settings))
-    marks.append(("end", time.perf_counter()))
-    for (stage, start), (_, end) in zip(marks, marks[1:]):
-        steps[stage] = steps.get(stage, 0.0) + end - start
+    mark.end()
     return rows
 
 
 def segments(path: Path, steps: dict) -> int:
     """customer_values (BG/NBD; its stages as customer_facts reports them), then segment_table and the
     quarter's migration, each a stage of its own; the segment table is written like the scores."""
-    marks = [("open", time.perf_counter())]
-
-    def mark(fraction: float, stage: str) -> None:
-        if stage != marks[-1][0]:
-            marks.append((stage, time.perf_counter()))
-
+    mark = Stages(steps)
     with Store(path) as store:
         settings = ScoreSettings(model="bg_nbd")
         facts = customer_facts(store, settings, progress=mark)
@@ -89,21 +92,14 @@ def segments(path: Path, steps: dict) -> int:
         with store.cursor() as cur:
             cur.register("segment_frame", table)
             cur.execute("CREATE OR REPLACE TABLE bench_segments AS SELECT * FROM segment_frame")
-    marks.append(("end", time.perf_counter()))
-    for (stage, start), (_, end) in zip(marks, marks[1:]):
-        steps[stage] = steps.get(stage, 0.0) + end - start
+    mark.end()
     return len(table)
 
 
 def churn_signals(path: Path, steps: dict) -> int:
     """customer_values (BG/NBD), then each churn stage on its own (segments are timed by their own mode
     and not used here: the rhythm falls back to the base's typical gap); the churn table is written."""
-    marks = [("open", time.perf_counter())]
-
-    def mark(fraction: float, stage: str) -> None:
-        if stage != marks[-1][0]:
-            marks.append((stage, time.perf_counter()))
-
+    mark = Stages(steps)
     with Store(path) as store:
         settings = ScoreSettings(model="bg_nbd")
         facts = customer_facts(store, settings, progress=mark)
@@ -123,9 +119,7 @@ def churn_signals(path: Path, steps: dict) -> int:
         with store.cursor() as cur:
             cur.register("churn_frame", table)
             cur.execute("CREATE OR REPLACE TABLE bench_churn AS SELECT * FROM churn_frame")
-    marks.append(("end", time.perf_counter()))
-    for (stage, start), (_, end) in zip(marks, marks[1:]):
-        steps[stage] = steps.get(stage, 0.0) + end - start
+    mark.end()
     return len(table)
 
 
