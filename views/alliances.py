@@ -268,6 +268,15 @@ with growth_tab:
     customer_table(partners.assign(revenue_12m=partners["revenue_12m"].round(2), clv=partners["clv"].round(2)),
                    "alliance_cross_industry", cur, height=280)
 
+def rule_input(column, condition: dict, kind: str) -> None:
+    """One editable threshold of a type or mode condition, labelled as the rule reads."""
+    column.number_input(
+        t("alliances.rule_label", name=t(f"alliances.condition.{condition['condition']}"),
+          metric=t(f"alliances.metric.{condition['metric']}"),
+          op=condition["op"].replace(">=", "≥").replace("<=", "≤")),
+        value=float(condition["value"]), step=0.05, key=rule_key(kind, condition))
+
+
 with rules_tab:
     st.caption(t("alliances.rules_caption"))
     for column, kind in zip(st.columns(3), reversed(alliance.TYPES[1:])):
@@ -275,20 +284,14 @@ with rules_tab:
             st.markdown(f"**{type_label(kind)}**")
             for c in RULES["type_conditions"]:
                 if c["type"] == kind:
-                    column.number_input(
-                        t("alliances.rule_label", name=t(f"alliances.condition.{c['condition']}"),
-                          metric=t(f"alliances.metric.{c['metric']}"), op=c["op"].replace(">=", "≥").replace("<=", "≤")),
-                        value=float(c["value"]), step=0.05, key=rule_key("t", c))
+                    rule_input(column, c, "t")
     st.markdown(f"**{t('alliances.modes_title')}**")
     for column, mode in zip(st.columns(3), alliance.MODES):
         with column:
             st.markdown(t(f"alliances.mode.{mode}"))
             for c in RULES["mode_conditions"]:
                 if c["mode"] == mode:
-                    column.number_input(
-                        t("alliances.rule_label", name=t(f"alliances.condition.{c['condition']}"),
-                          metric=t(f"alliances.metric.{c['metric']}"), op=c["op"].replace(">=", "≥").replace("<=", "≤")),
-                        value=float(c["value"]), step=0.05, key=rule_key("m", c))
+                    rule_input(column, c, "m")
     st.markdown(f"**{t('alliances.cost_title')}**")
     st.caption(t("alliances.cost_caption"))
     kinds = list(RULES["interaction_cost"])
