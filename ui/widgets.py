@@ -46,6 +46,7 @@ def chart(fig, key: str, selectable: bool = False):
 MONEY_COLUMNS = {"revenue", "margin", "monetary_value", "expected_spend", "clv", "value_at_risk",
                  "revenue_12m", "margin_12m", "relationship_cost", "excess_cost"}
 PERCENT_COLUMNS = {"p_alive", "share"}
+SHOWN_ROWS = 10_000  # rows drawn on the page; the downloads hold every row
 ONE_DECIMAL_COLUMNS = {"frequency", "recency", "T", "expected_purchases_12m", "expected_purchases_horizon"}
 CODE_COLUMNS = {"customer_class": "common.classes", "rfm_segment": "segments.segment", "value_tier": "segments.tier",
                 "core_quadrant": "segments.quadrant", "relationship_form": "segments.form",
@@ -121,8 +122,11 @@ def customer_table(frame: pd.DataFrame, key: str, currency: str, height: int = 3
             config[column] = st.column_config.TextColumn(label, pinned=True)
         else:
             config[column] = st.column_config.Column(label)
-    linked = shown.assign(customer_id=[customer_link(c) for c in shown["customer_id"]]) \
-        if "customer_id" in shown else shown
+    listed = shown.head(SHOWN_ROWS)  # a million rows would exceed what the browser is sent in one message
+    if len(shown) > SHOWN_ROWS:
+        st.caption(t("table.shown_rows", shown=f"{SHOWN_ROWS:,}", total=f"{len(shown):,}"))
+    linked = listed.assign(customer_id=[customer_link(c) for c in listed["customer_id"]]) \
+        if "customer_id" in listed else listed
     picked = st.dataframe(linked, column_config=config, hide_index=True, height=height, key=key, width="stretch",
                           on_select="rerun", selection_mode="single-row")
     if picked and picked.selection.rows and "customer_id" in shown:
