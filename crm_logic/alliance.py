@@ -33,7 +33,8 @@ import pandas as pd
 
 from crm_logic.store import Store
 
-__all__ = ["DEFAULT_RULES", "TYPES", "MOVES", "QUADRANTS", "MODES", "evidence", "alliance_table", "explanations",
+__all__ = ["DEFAULT_RULES", "TYPES", "MOVES", "QUADRANTS", "MODES", "evidence", "alliance_table", "portfolio",
+           "explanations",
            "ladder", "quadrant_summary",
            "transitions", "referral_candidates", "cross_industry_candidates", "missing_attributes", "formula", "score_columns"]
 
@@ -296,23 +297,33 @@ def alliance_table(store: Store, values: pd.DataFrame, segments: pd.DataFrame | 
         mode = mode.mask(mode_checks[cols].any(axis=1), kind)
     frame["alliance_mode"] = mode.where(frame["relationship_move"] == "deepen", None)
 
-    # Portfolio axes and quadrant.
-    frame["attractiveness"] = _weighted({"value": frame["value_rank"], "growth": (frame["growth"] + 1) / 2,
-                                         "p_alive": frame["p_alive"]}, r["attractiveness_weights"])
-    frame["position"] = _weighted({"dependence": frame["dependence"], "switching_cost": frame["switching_cost"],
-                                   "wallet_share": frame["wallet_share"]}, r["position_weights"])
-    cut = float(r["quadrant_cut"])
-    high_a, high_p = frame["attractiveness"] >= cut, frame["position"] >= cut
-    frame["quadrant"] = np.select([high_a & high_p, high_a, high_p], QUADRANTS[:3], QUADRANTS[3])
+    frame = frame.assign(**portfolio(frame, r))
     return frame[COLUMNS + (["value_at_risk"] if "value_at_risk" in frame else [])].sort_values(
         "customer_id", ignore_index=True)
+
+
+def portfolio(table: pd.DataFrame, rules: dict | None = None) -> dict[str, pd.Series]:
+    """The portfolio matrix's axes and quadrant of each row of alliance_table under the rules' weights:
+    attractiveness from the CLV rank, growth and P(alive); our position from their dependence on us,
+    switching cost and wallet share (weights renormalised over the parts known for the row). Cheap:
+    a new weight needs only this, not the whole table again."""
+    r = rules_with(rules)
+    attractiveness = _weighted({"value": table["value_rank"], "growth": (table["growth"] + 1) / 2,
+                                "p_alive": table["p_alive"]}, r["attractiveness_weights"])
+    position = _weighted({"dependence": table["dependence"], "switching_cost": table["switching_cost"],
+                          "wallet_share": table["wallet_share"]}, r["position_weights"])
+    cut = float(r["quadrant_cut"])
+    high_a, high_p = attractiveness >= cut, position >= cut
+    quadrant = pd.Series(np.select([high_a & high_p, high_a, high_p], QUADRANTS[:3], QUADRANTS[3]), index=table.index)
+    return {"attractiveness": attractiveness, "position": position, "quadrant": quadrant}
 
 
 COLUMNS = [
     "customer_id", "name", "customer_class", "industry", "organisation",
     "current_relationship_type", "current_assumed", "recommended_relationship_type", "relationship_move", "luxurious", "alliance_mode",
     "attractiveness", "position", "quadrant",
-    "revenue_12m", "revenue_prev_12m", "margin_12m", "share_of_revenue", "share_of_margin", "growth", "clv", "p_alive",
+    "revenue_12m", "revenue_prev_12m", "margin_12m", "share_of_revenue", "share_of_margin", "growth", "clv",
+    "value_rank", "p_alive",
     "importance_to_us", "importance_to_them", "importance_source", "wallet_share", "dependence", "regularity",
     "tenure_years", "categories", "category_breadth", "criticality", "category_mix", "mutual_importance",
     "bargaining_power", "power_gap", "balance", "switching_cost", "switching_source",
