@@ -5,7 +5,9 @@ sides matter to each other, neither can dictate to the other, they need each oth
 are high; a preferred-supplier relationship is enough for most; a relationship that costs more than it
 brings is "luxurious" (奢侈的关系). Per customer this module gathers the evidence for those conditions —
 from the `accounts` attributes where a base has them, from documented proxies where it has not — checks
-the conditions, kept as editable rows of data, and says which held and which failed.
+the conditions, kept as editable rows of data, and says which held and which failed (`explanations`, for
+the rows one shows: at a million customers the table keeps numbers and codes, no lists per customer).
+The SQL part (`evidence`) depends on the data only, so a caller can compute it once and try rules on it.
 
 Evidence (one row per buyer; ranks are taken among organisations and among persons separately):
 - importance to us: mean percentile rank of the last 12 months' revenue and gross margin and of CLV;
