@@ -30,7 +30,7 @@ WEIGHT_KEYS = {"attractiveness_weights": "keep_alliance_wa_", "position_weights"
 SCOPES = ("organisations", "persons")
 MATRIX_POINTS = 2_000  # bubbles drawn (the largest by revenue); counts and sums always use every customer
 WORKBOOK_ROWS = SHOWN_ROWS  # rows of each list in the workbook, as many as the page draws
-TABLES_KEPT = 2  # rule sets whose tables stay in memory (a million customers: ~0.5 GB each)
+TABLES_KEPT = 1  # rule sets whose tables stay in memory (a million customers: ~0.6 GB each)
 COUNT_METRICS = ("joint_projects", "custom_requests")
 LISTED_COLUMNS = {"customer_id", "name", "customer_class", "current_relationship_type", "recommended_relationship_type",
                   "relationship_move", "luxurious", "alliance_mode", "revenue_12m", "margin_12m", "relationship_cost",
