@@ -123,3 +123,16 @@ def test_a_picked_quadrant_lists_its_customers_linked_to_the_customer_page(demo_
     assert listed["customer_id"].str.startswith("customer?customer=").all()
     assert listed["customer_id"].nunique() == count
     assert any(f"{count:,}" in h.value and quadrant in h.value for h in at.subheader)
+
+
+def test_workshop_mode_masks_the_names_in_the_lists(demo_base):
+    import hashlib
+
+    at = run_page(PAGE, "en", base="demo", timeout=120)
+    at.session_state["workshop_mode"] = True
+    open_tab(at, "lists", "en")
+    assert_clean(at)
+    deepen = [d.value for d in at.dataframe if len(d.value.columns) > 10][0]
+    ids = deepen["customer_id"].str.replace("customer?customer=", "", regex=False).str.split("&").str[0]
+    codes = [hashlib.sha256(i.encode()).hexdigest()[:6].upper() for i in ids]
+    assert deepen["name"].tolist() == [f"Customer {c}" for c in codes]
