@@ -3,6 +3,9 @@ the engine's results (crm_logic.scenarios remembers those per scenario, so a rer
 computes nothing again)."""
 from __future__ import annotations
 
+import threading
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -10,7 +13,7 @@ import streamlit as st
 from crm_logic import scenarios
 from ui import charts, privacy, report
 from ui import format as fmt
-from ui.i18n import group_label, t
+from ui.i18n import group_label, pinned_language, t
 
 MONEY_COLUMNS = ("baseline", "scenario", "delta", "baseline_clv", "scenario_clv")
 
@@ -112,3 +115,20 @@ def report_item(base: scenarios.Base, name: str, description: str, author: str, 
             "tornado_fig": tornado_figure(scenarios.sensitivity(base, levers), language, currency),
             "segments": segments_frame(base, levers, language),
             "gainers": gainers_frame(base, levers, language, masked)}
+
+
+def report_builder(base: scenarios.Base, wanted: list[tuple], language: str, currency: str, masked: bool,
+                   context: dict) -> Callable:
+    """`build(write)` for the download buttons: the report is computed when a download is clicked (slow at
+    a million customers, so never on a lever move), once for both files. It runs off the script's thread,
+    where session state is not at hand: the language and workshop mode are the ones on the screen.
+    `wanted`: (name, description, author, levers) per scenario."""
+    built, building = {}, threading.Lock()
+
+    def build(write: Callable) -> bytes:
+        with building, pinned_language(language):
+            if "items" not in built:
+                built["items"] = [report_item(base, *one, language, currency, masked) for one in wanted]
+            return write(built["items"], language, currency, context)
+
+    return build

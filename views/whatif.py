@@ -1,17 +1,15 @@
 """What if: move the levers, watch customer equity move, keep and compare scenarios, take a report home."""
-import threading
-
 import streamlit as st
 
 from crm_logic import scenarios
 from crm_logic.models import ModelError
 from ui import privacy, report, state
 from ui import format as fmt
-from ui.i18n import group_label, labeller, lang, pinned_language, t
+from ui.i18n import group_label, labeller, lang, t
 from ui.page import titled_page
 from ui.whatif_levers import AUTHOR, COSTS, K, LEVELS, PERCENT, cost_unit, levers_from_state, open_wanted, \
     prepared_base, scope_options
-from ui.whatif_results import break_even_lines, gainers_frame, kept_listing, money_columns, report_item, \
+from ui.whatif_results import break_even_lines, gainers_frame, kept_listing, money_columns, report_builder, \
     segments_frame, tornado_figure, waterfall_figure
 from ui.widgets import chart, empty_state, kpi
 
@@ -214,17 +212,7 @@ with tab_report:
                   for i in chosen_ids]
         context = {"base": store.name, "as_of": fmt.day(as_of), "model": model_name,
                    "months": settings.horizon_months, "discount": fmt.pct(settings.monthly_discount)}
-        masked, built, building = privacy.workshop_mode(), {}, threading.Lock()
-
-        def build(write):
-            """One click: the report is computed when a download is clicked (slow at a million customers, so
-            never on a lever move), once for both files. It runs off the script's thread, where session state
-            is not at hand: the language and workshop mode are the ones on the screen."""
-            with building, pinned_language(language):
-                if "items" not in built:
-                    built["items"] = [report_item(base, *one, language, cur, masked) for one in wanted]
-                return write(built["items"], language, cur, context)
-
+        build = report_builder(base, wanted, language, cur, privacy.workshop_mode(), context)
         c1, c2 = st.columns(2)
         c1.download_button(t("whatif.download_html"), lambda: build(report.report_html),
                            file_name="whatif_report.html", mime="text/html", key="whatif_html",
