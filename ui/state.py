@@ -282,15 +282,16 @@ def _segments_summary(module: str, name: str, path: str, version: int, settings,
 def segment_migration(rules: "SegmentRules", later: date, earlier: date) -> "Migration":
     """Who moved between RFM segments from `earlier` to `later` (`crm_logic.tiers.segment_migration`),
     once per base, data version, rules and dates. Read-only."""
-    store = current_store()
-    return _migration(str(store.path), store.dataset_version, repr(rules), later, earlier, rules)
+    settings, store = clv_settings(), current_store()
+    values = customer_values(settings) if later == settings.as_of else None  # saves a customer summary
+    return _migration(str(store.path), store.dataset_version, repr(rules), later, earlier, rules, values)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _migration(path: str, version: int, rules_key: str, later: date, earlier: date, _rules):
+def _migration(path: str, version: int, rules_key: str, later: date, earlier: date, _rules, _values):
     from crm_logic.tiers import segment_migration as compute
 
-    return compute(open_base(path), later, earlier, _rules)
+    return compute(open_base(path), later, earlier, _rules, values=_values)
 
 
 def churn_evaluation(rules: dict) -> "dict | None":
