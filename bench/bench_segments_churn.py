@@ -32,7 +32,7 @@ PAGES = {  # url path: (title, the last element the page draws)
 }
 
 
-def measure(data: Path) -> dict:
+def measure(data: Path, pages: list[str]) -> dict:
     app = Server(BENCH.parent / "app.py", data)
     received = [0]
     try:
@@ -44,8 +44,7 @@ def measure(data: Path) -> dict:
             page.goto(f"{app.url}/overview?lang=en")
             page.wait_for_function(DONE, arg=[*PAGES["overview"], None], polling="raf", timeout=TIMEOUT_MS)
             out = {}
-            for name, path in (("segments_first", "segments"), ("churn_first", "churn"),
-                               ("segments_again", "segments"), ("churn_again", "churn")):
+            for name, path in [(f"{p}_{visit}", p) for visit in ("first", "again") for p in pages]:
                 received[0] = 0
                 start = page.evaluate("performance.now()")
                 click_nav(page, path)()
@@ -63,8 +62,9 @@ def measure(data: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="a data directory holding demo.duckdb")
+    parser.add_argument("--pages", nargs="+", choices=("segments", "churn"), default=["segments", "churn"])
     args = parser.parse_args()
-    print(json.dumps({"load": os.getloadavg()[0], **measure(args.data.resolve())}))
+    print(json.dumps({"load": os.getloadavg()[0], **measure(args.data.resolve(), args.pages)}))
 
 
 if __name__ == "__main__":
