@@ -1,12 +1,10 @@
 """A customer list's CSV, made when the button is clicked, in the real app in Chromium: every row of the list,
 and customers whose ids and names a spreadsheet would run come out as text."""
-import subprocess
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.app.test_downloads import HOSTILE, hostile_cdnow
-from tests.e2e.conftest import settled, start_app
+from tests.e2e.conftest import settled
 from tests.e2e.test_segments import pick_segment
 from tests.unit.test_exports import assert_safe_csv
 
@@ -14,20 +12,14 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def cdnow_url(data_dir):
-    """A server of the test's own on the CDNOW sample with four hostile customers (tests/app/test_downloads)."""
+def hostile_base(data_dir):
+    """The CDNOW sample with four hostile customers (tests/app/test_downloads), in the data directory that
+    `app_url` then serves (both are the test's tmp_path/data)."""
     hostile_cdnow()
-    process, url = start_app(data_dir)
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
-def test_a_segments_list_downloads_every_row_formula_safe(page, cdnow_url):
-    page.goto(f"{cdnow_url}/segments?lang=en&base=cdnow")
+def test_a_segments_list_downloads_every_row_formula_safe(hostile_base, page, app_url):
+    page.goto(f"{app_url}/segments?lang=en&base=cdnow")
     expect(page.locator(".st-key-rfm_grid .main-svg").first).to_be_visible(timeout=180_000)
     settled(page)
     shown = pick_segment(page, "Champions")
