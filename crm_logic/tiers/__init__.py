@@ -164,10 +164,11 @@ def category_breakdown(store: Store, table: pd.DataFrame, as_of: date, by: str |
     with store.cursor() as cur:
         cur.register("segment_groups", groups)
         frame = cur.execute(
-            """SELECT coalesce(t.category, ?) AS category, g."group", count(DISTINCT t.customer_id) AS customers,
-                      sum(t.amount)::DOUBLE AS revenue
-               FROM transactions t JOIN segment_groups g USING (customer_id)
-               WHERE t.order_date <= ? GROUP BY ALL ORDER BY revenue DESC""",
+            """WITH bought AS (  -- one row per customer and category: customers are counted, not distinct lines
+                   SELECT coalesce(category, ?) AS category, customer_id, sum(amount) AS revenue FROM transactions
+                   WHERE order_date <= ? GROUP BY ALL)
+               SELECT b.category, g."group", count(*) AS customers, sum(b.revenue)::DOUBLE AS revenue
+               FROM bought b JOIN segment_groups g USING (customer_id) GROUP BY ALL ORDER BY revenue DESC""",
             [UNKNOWN, as_of]).df()
     frame = frame.rename(columns={"group": by}) if by else frame.drop(columns="group")
     return frame
