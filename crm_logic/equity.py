@@ -35,6 +35,8 @@ def equity_summary(values: pd.DataFrame, ranked: np.ndarray | None = None) -> di
     """The headline figures of the CLV page. The top-20 % share ranks every customer, those without a
     CLV last. `ranked`: `ranked_clv(values)` when the caller has it already."""
     known = ranked_clv(values) if ranked is None else ranked
+    clv = values["clv"].to_numpy(dtype=float)
+    unsorted = clv[~np.isnan(clv)]  # sums in the customers' order: the same bits as every other sum of them
     customers = len(values)
     p_alive = values["p_alive"].to_numpy(dtype=float)
     out = {
@@ -43,11 +45,11 @@ def equity_summary(values: pd.DataFrame, ranked: np.ndarray | None = None) -> di
         "expected_purchases_12m": float(values["expected_purchases_12m"].sum()),
     }
     if known.size:
-        equity = float(known.sum())
+        equity = float(unsorted.sum())
         top = min(known.size, max(1, math.ceil(customers * TOP_SHARE)))
         middle = known.size // 2
         median = known[middle] if known.size % 2 else (known[middle - 1] + known[middle]) / 2
-        out.update(customer_equity=equity, mean_clv=float(known.mean()), median_clv=float(median),
+        out.update(customer_equity=equity, mean_clv=float(unsorted.mean()), median_clv=float(median),
                    top20_share=float(known[known.size - top:].sum()) / equity if equity else None)
     return out
 
