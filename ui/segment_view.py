@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_logic import tiers
+from crm_logic import customers, tiers
 from crm_logic.store import CUSTOMER_CLASSES, PROSPECT_GRADES
 from crm_logic.tiers import UNKNOWN
-from ui import charts, segment_charts
+from ui import charts, segment_charts, state
 from ui import format as fmt
 from ui.i18n import group_label, t
 
@@ -151,6 +151,11 @@ def pareto_chart(points: pd.DataFrame, measure: str):
         t("segments_page.pareto_y", measure=measure_text))
 
 
+def by_tier(breakdown: pd.DataFrame) -> pd.DataFrame:
+    """The value-tier breakdown indexed by tier, A, B and C only."""
+    return breakdown[breakdown["value_tier"].isin(tiers.TIERS)].set_index("value_tier")
+
+
 def quadrants(breakdown: pd.DataFrame) -> pd.DataFrame:
     """The four core-customer quadrants with their place on the 2 × 2 (x: value now, y: predicted)."""
     frame = breakdown[breakdown["core_quadrant"].isin(tiers.QUADRANTS)]
@@ -182,6 +187,16 @@ def split_chart(frame: pd.DataFrame, dimension: str, by: str, language: str, cur
                                         t(f"segments_page.chart.by_{dimension}", group=t(f"table.{by}")),
                                         t("segments_page.revenue_axis", currency=cur))
     return charts.money_axis(fig, "x", frame.groupby(dimension)["revenue"].sum().to_numpy(), language, cur)
+
+
+def part_rows(table: pd.DataFrame, by: str, group: str, dimension: str, where: str, as_of) -> pd.DataFrame:
+    """The customers of one part of a split: in `group` of `by` and in `where` of `dimension` (for a product
+    category: who bought in it by `as_of`)."""
+    rows = tiers.group_customers(table, by, group)
+    if dimension != "category":
+        return tiers.group_customers(rows, dimension, where)
+    bought = state.query(customers.bought_in_category, None if where == UNKNOWN else where, as_of)
+    return rows[rows["customer_id"].isin(bought["customer_id"])]
 
 
 def shown_flows(flows: pd.DataFrame, movers_only: bool) -> pd.DataFrame:

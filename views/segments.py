@@ -9,7 +9,6 @@ import streamlit as st
 from crm_logic import customers, tiers
 from crm_logic.models import ModelError
 from crm_logic.playbooks import tactics
-from crm_logic.tiers import UNKNOWN
 from crm_logic.tiers.migration import default_earlier
 from ui import segment_summaries, segment_view, state
 from ui import format as fmt
@@ -231,8 +230,7 @@ with value_tab:
         frame = segment_view.quadrants(state.segments_query(tiers.breakdown, rules, "core_quadrant"))
         fig = segment_view.quadrant_chart(frame, language, cur)
         quadrant_picked = chart(fig, key="quadrant", selectable=True)
-    tier_counts = state.segments_query(tiers.breakdown, rules, "value_tier")
-    tier_counts = tier_counts[tier_counts["value_tier"].isin(tiers.TIERS)].set_index("value_tier")
+    tier_counts = segment_view.by_tier(state.segments_query(tiers.breakdown, rules, "value_tier"))
     columns = st.columns(3)
     for column, tier in zip(columns, tiers.TIERS):
         if tier in tier_counts.index:
@@ -311,12 +309,7 @@ with breakdown_tab:
         if picked_parts:
             dimension, part = picked_parts[0]
             where, group = part.split("|", 1)
-            rows = tiers.group_customers(table, by, group)
-            if dimension == "category":
-                bought = state.query(customers.bought_in_category, None if where == UNKNOWN else where, as_of)
-                rows = rows[rows["customer_id"].isin(bought["customer_id"])]
-            else:
-                rows = tiers.group_customers(rows, dimension, where)
+            rows = segment_view.part_rows(table, by, group, dimension, where, as_of)
             explain(by, group)
             show_customers(rows, "split_customers",
                            t("segments_page.customers_of_part", group=name(by, group), where=name(dimension, where)),
