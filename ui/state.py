@@ -359,6 +359,9 @@ def _churn(path: str, version: int, settings, rules: tuple, _facts, _values, _se
     return churn.churn_table(open_base(path), _facts, _values, _facts.as_of, dict(rules), segments=_segments)
 
 
+CALL_LISTS = 4  # at a million customers a call list holds most of them (~200 MB): the last few rule sets
+
+
 def churn_calls(rules: dict) -> "pd.DataFrame":
     """The call list (`crm_logic.churn.call_list`) of `churn_table(rules)`, once per base, data version,
     settings and rules: at a million customers it holds most of them. Read-only."""
@@ -369,7 +372,7 @@ def churn_calls(rules: dict) -> "pd.DataFrame":
                         values, segments)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=CALL_LISTS)
 def _churn_calls(path: str, version: int, settings, rules: tuple, _table, _values, _segments):
     from crm_logic import churn
 
@@ -386,7 +389,7 @@ def churn_new_calls(rules: dict, since: date) -> "pd.DataFrame":
                             facts, table, calls)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=CALL_LISTS)
 def _churn_new_calls(path: str, version: int, settings, rules: tuple, since: date, _facts, _table, _calls):
     from crm_logic import churn
 
