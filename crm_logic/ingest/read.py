@@ -333,7 +333,8 @@ def _header_line(lines: list[str], delimiter: str | None) -> int:
 def _read_csv_natively(raw: RawTable, path: Path) -> bool:
     """DuckDB's reader when every line below the header is one record as wide as the header; False otherwise.
 
-    Nothing is copied: `raw` is a view over the file, numbered in file order by a streaming row_number()."""
+    Nothing is copied: `raw` is a view over the file (numbered in file order by a streaming row_number(), for
+    the preview); validate numbers its own copy of the cells by rowid, in DuckDB's threads."""
     header = next(csv.reader([_line(path, raw.header_row)], delimiter=raw.delimiter))
     width = len(header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"  # constants, not user input
@@ -341,9 +342,11 @@ def _read_csv_natively(raw: RawTable, path: Path) -> bool:
     source = (f"read_csv('{quoted_path}', delim = '{raw.delimiter}', quote = '\"', escape = '\"', header = false, "
               f"skip = {int(raw.header_row)}, columns = {columns}, auto_detect = false, null_padding = false, "
               f"max_line_size = {MAX_LINE_BYTES}")  # the delimiter is one of ,;\t| (sniffed), never free text
+    filled = " OR ".join(f"c{i} IS NOT NULL" for i in range(width))
     with staged(raw.stage) as con:
         try:
-            records = con.sql(f"SELECT count(*) FROM {source}, store_rejects = true)").fetchall()[0][0]
+            records, raw.n_rows = con.sql(f"SELECT count(*), count(*) FILTER ({filled}) "
+                                          f"FROM {source}, store_rejects = true)").fetchall()[0]
         except duckdb.Error as exc:
             if "line size" in str(exc).lower() or "maximum line" in str(exc).lower():
                 raise _Refused(_long_line(raw, path)) from exc
@@ -351,11 +354,9 @@ def _read_csv_natively(raw: RawTable, path: Path) -> bool:
         rejected = con.sql("SELECT count(*) FROM reject_errors").fetchall()[0][0]
         if rejected or _count_lines(path) != raw.header_row + records:
             return False
-        filled = " OR ".join(f"c{i} IS NOT NULL" for i in range(width))
         con.execute(f"CREATE OR REPLACE VIEW raw_cells AS SELECT * FROM {source})")
         con.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM (SELECT *, row_number() OVER () + "
                     f"{int(raw.header_row)} AS row FROM raw_cells) WHERE {filled}")
-        raw.n_rows = con.sql(f"SELECT count(*) FROM raw_cells WHERE {filled}").fetchall()[0][0]
     raw.columns = _unique([h.strip() for h in header])
     raw.first_line = raw.header_row + 1
     return True
