@@ -70,6 +70,7 @@ def staged(stage: str) -> Iterator[duckdb.DuckDBPyConnection]:
             _close_idle()
             con = duckdb.connect(stage)
             con.execute(f"SET memory_limit = '{STAGE_MEMORY}'")
+            con.execute("SET force_compression = 'uncompressed'")  # scratch: written once, read a few times
             for prepare in CONNECT_HOOKS:
                 prepare(con)
         _connections[stage] = con  # most recently used last

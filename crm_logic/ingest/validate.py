@@ -359,16 +359,30 @@ def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated,
     # Values and flags, each cell parsed once in DuckDB's threads: the common forms through its own casts, the
     # rest cleaned. A cell's text is kept only where its value is missing or unusable (for the problem list).
     # A CSV read in place gets its row numbers from the table's rowid: the copy keeps file order (checked).
+    outputs = {  # column: (SQL, kept in the table?, type); the others are constants in lines_<key>
+        "customer_id": ("customer_id", True, "VARCHAR"), "order_id": ("order_id", "order_id" in col, "VARCHAR"),
+        "order_date": ("order_date", True, "DATE"),
+        "date_pending": (f"order_date IS NULL AND {pending}", result.date_order is None, "BOOLEAN"),
+        "date_text": (f"CASE WHEN order_date IS NULL OR order_date > DATE '{today.isoformat()}' THEN cell(date_cell) END",
+                      True, "VARCHAR"),
+        "amount_signed": ("CASE WHEN quantity < 0 THEN -abs(amount_read) ELSE amount_read END", True, "DOUBLE"),
+        "amount_text": ("CASE WHEN amount_read IS NULL OR NOT isfinite(amount_read) OR abs(amount_read) >= 1e16 "
+                        "THEN cell(amount_cell) END", True, "VARCHAR"),
+        "quantity": ("quantity", "quantity" in col, "DOUBLE"),
+        "quantity_text": ("CASE WHEN quantity IS NULL THEN cell(quantity_cell) END", "quantity" in col, "VARCHAR"),
+        "gross_margin": ("gross_margin", "gross_margin" in col, "DOUBLE"),
+        "margin_text": ("CASE WHEN gross_margin IS NULL THEN cell(margin_cell) END", "gross_margin" in col, "VARCHAR"),
+        "discounted": ("discounted", "discounted" in col, "BOOLEAN"),
+        "discount_text": ("CASE WHEN discounted IS NULL THEN discount_text END", "discounted" in col, "VARCHAR"),
+        "status": ("status", "status" in col, "VARCHAR"),
+        **{f: (f, f in col, "VARCHAR") for f in (*TEXT_FIELDS, "customer_class")},
+        "line_hash": ("line_hash", True, "UBIGINT"), "blank": ("blank", in_place, "BOOLEAN"),
+    }
+    kept = ", ".join(f"{sql} AS {name}" for name, (sql, keep, _) in outputs.items() if keep)
+    constants = "".join(f", {'false' if kind == 'BOOLEAN' else f'CAST(NULL AS {kind})'} AS {name}"
+                        for name, (_, keep, kind) in outputs.items() if not keep)
     _ordered_copy(con, f"checked_{key}", f"""
-        SELECT {'' if in_place else 'row, '}customer_id, order_id, order_date, order_date IS NULL AND {pending} AS date_pending,
-               CASE WHEN order_date IS NULL OR order_date > DATE '{today.isoformat()}' THEN cell(date_cell) END AS date_text,
-               CASE WHEN quantity < 0 THEN -abs(amount_read) ELSE amount_read END AS amount_signed,
-               CASE WHEN amount_read IS NULL OR NOT isfinite(amount_read) OR abs(amount_read) >= 1e16
-                    THEN cell(amount_cell) END AS amount_text,
-               quantity, CASE WHEN quantity IS NULL THEN cell(quantity_cell) END AS quantity_text,
-               gross_margin, CASE WHEN gross_margin IS NULL THEN cell(margin_cell) END AS margin_text,
-               discounted, CASE WHEN discounted IS NULL THEN discount_text END AS discount_text,
-               status, {', '.join((*TEXT_FIELDS, 'customer_class'))}, line_hash, blank FROM (
+        SELECT {'' if in_place else 'row, '}{kept} FROM (
         SELECT *, {amount} AS amount_read FROM (
         SELECT *, CASE WHEN quick_date IS NOT NULL THEN quick_date ELSE day(date_text(cell(date_cell)), {xy}) END
                       AS order_date,
@@ -387,7 +401,7 @@ def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated,
                hash({all_cells}) AS line_hash, {blank} AS blank
         FROM raw_cells)))""")
     number = f"rowid + {int(result.raw.first_line)} AS row, " if in_place else ""
-    con.execute(f"CREATE OR REPLACE VIEW lines_{key} AS SELECT {number}* FROM checked_{key} WHERE NOT blank")
+    con.execute(f"CREATE OR REPLACE VIEW lines_{key} AS SELECT {number}*{constants} FROM checked_{key} WHERE NOT blank")
 
 
 def _orders(con, key: str, derived: bool, result: Validated, classes: dict[str, str], options: ImportOptions,
