@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 import zipfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -88,6 +88,23 @@ def _close_idle() -> None:
                     con.close()
             finally:
                 lock.release()
+
+
+@contextmanager
+def released(stages: list[str]) -> Iterator[None]:
+    """The staged files closed and kept closed in this process (their locks held, taken in one order) while
+    another DuckDB connection attaches them: a file must not be open twice in one process."""
+    paths = sorted(set(stages))
+    with _locks_guard:
+        locks = [_locks.setdefault(stage, threading.Lock()) for stage in paths]
+    with ExitStack() as held:
+        for stage, lock in zip(paths, locks):
+            held.enter_context(lock)
+            con = _connections.pop(stage, None)
+            if con is not None:
+                con.execute("PRAGMA disable_checkpoint_on_shutdown")  # the attach replays the log instead
+                con.close()
+        yield
 
 
 def close_stage(stage: str) -> None:
