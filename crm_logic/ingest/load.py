@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from crm_logic.ingest.read import read_file, released
+from crm_logic.ingest.read import STAGE_MEMORY, read_file, released
 from crm_logic.ingest.report import ImportRejected, Problem, ValidationReport
 from crm_logic.ingest.validate import FILE_LEVEL, ImportOptions, Validated, loadable_sql, validate
 from crm_logic.store import CDNOW_DIR, Store, clear_base
@@ -95,6 +95,7 @@ def _load_checked(store, checked, skip_invalid, replace, notify, start, meta) ->
     with released(list(aliases)):  # the scratch files are read by the base's own connection: no copy through Python
         try:
             with store.transaction() as cur:
+                cur.execute(f"SET memory_limit = '{STAGE_MEMORY}'")  # the copy buffers what it may: bound it
                 for stage, alias in aliases.items():
                     quoted = stage.replace("'", "''")
                     cur.execute(f"ATTACH '{quoted}' AS {alias} (READ_ONLY)")
@@ -122,6 +123,7 @@ def _load_checked(store, checked, skip_invalid, replace, notify, start, meta) ->
             with store.cursor() as cur:
                 for alias in aliases.values():
                     cur.execute(f"DETACH DATABASE IF EXISTS {alias}")
+                cur.execute("RESET memory_limit")
     report.status = "imported"
     report.facts.update(rows_loaded=rows_valid, rows_skipped=report.facts.get("rows_invalid", 0),
                         customers_new=customers_new)

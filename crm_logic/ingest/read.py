@@ -34,7 +34,7 @@ from crm_logic.ingest.report import Problem
 
 FORMATS = ("csv", "excel", "parquet", "cdnow")
 MAX_LINE_BYTES = 4 * 2**20  # a line longer than this holds no order: it is refused with its line number
-STAGE_MEMORY = "512MB"  # DuckDB's buffer limit while staging and checking (it spills to disk beyond)
+STAGE_MEMORY = "512MB"  # DuckDB's buffer limit while staging, checking and loading (it spills to disk beyond)
 OPEN_STAGES = 4  # scratch connections kept open per process; older ones close (reopening costs ~0.1 s)
 STAGE_MAX_AGE = 6 * 3600  # scratch files older than this (seconds) are removed at the next read
 CDNOW_COLUMNS = ("customer_id", "sample_id", "date", "number_of_cds", "dollar_value")
