@@ -5,7 +5,9 @@ sides matter to each other, neither can dictate to the other, they need each oth
 are high; a preferred-supplier relationship is enough for most; a relationship that costs more than it
 brings is "luxurious" (奢侈的关系). Per customer this module gathers the evidence for those conditions —
 from the `accounts` attributes where a base has them, from documented proxies where it has not — checks
-the conditions, kept as editable rows of data, and says which held and which failed.
+the conditions, kept as editable rows of data, and says which held and which failed (`explanations`, for
+the rows one shows: at a million customers the table keeps numbers and codes, no lists per customer).
+The SQL part (`evidence`) depends on the data only, so a caller can compute it once and try rules on it.
 
 Evidence (one row per buyer; ranks are taken among organisations and among persons separately):
 - importance to us: mean percentile rank of the last 12 months' revenue and gross margin and of CLV;
@@ -26,13 +28,16 @@ from __future__ import annotations
 
 import copy
 from datetime import date, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from crm_logic.store import Store
 
-__all__ = ["DEFAULT_RULES", "TYPES", "MOVES", "QUADRANTS", "MODES", "alliance_table", "ladder", "quadrant_summary",
+__all__ = ["DEFAULT_RULES", "TYPES", "MOVES", "QUADRANTS", "MODES", "evidence", "alliance_table", "portfolio",
+           "explanations",
+           "ladder", "quadrant_summary",
            "transitions", "referral_candidates", "cross_industry_candidates", "missing_attributes", "formula", "score_columns"]
 
 TYPES = ("transactional", "preferred_supplier", "partnership", "strategic_alliance")  # the ladder, bottom up
@@ -43,6 +48,18 @@ ORGANISATIONS = ("enterprise", "intermediary", "dealer")
 ACCOUNT_ATTRIBUTES = ("wallet_share", "bargaining_power", "switching_cost", "relationship_cost",
                       "product_utilisation", "custom_requests")
 OPS = {">=": np.greater_equal, "<=": np.less_equal}
+# The material's conditions for partnership and alliance: both sides matter, neither dictates, they need
+# each other, switching is costly, and the relationship is worth what it costs.
+MUTUAL_CONDITIONS = (("matters_to_us", "importance_to_us", ">="), ("matters_to_them", "importance_to_them", ">="),
+                     ("balanced_power", "power_gap", "<="), ("mutual_need", "p_alive", ">="),
+                     ("high_switching_cost", "switching_cost", ">="), ("worth_the_cost", "value_cover", ">="))
+
+
+def _mutual(kind: str, thresholds: tuple) -> list[dict]:
+    """The mutual conditions of one type, each with its threshold (in MUTUAL_CONDITIONS' order)."""
+    return [{"type": kind, "condition": c, "metric": m, "op": op, "value": v}
+            for (c, m, op), v in zip(MUTUAL_CONDITIONS, thresholds)]
+
 
 DEFAULT_RULES: dict = {
     # Yearly cost to serve where accounts.relationship_cost is unknown: money per interaction of each kind.
@@ -59,18 +76,8 @@ DEFAULT_RULES: dict = {
     "current_when_unknown": "transactional",  # no contact history: sells, then no contact (the basic form)
     # A type is recommended when all its conditions hold (checked from the top of the ladder down).
     "type_conditions": [
-        {"type": "strategic_alliance", "condition": "matters_to_us", "metric": "importance_to_us", "op": ">=", "value": 0.8},
-        {"type": "strategic_alliance", "condition": "matters_to_them", "metric": "importance_to_them", "op": ">=", "value": 0.6},
-        {"type": "strategic_alliance", "condition": "balanced_power", "metric": "power_gap", "op": "<=", "value": 0.15},
-        {"type": "strategic_alliance", "condition": "mutual_need", "metric": "p_alive", "op": ">=", "value": 0.6},
-        {"type": "strategic_alliance", "condition": "high_switching_cost", "metric": "switching_cost", "op": ">=", "value": 0.7},
-        {"type": "strategic_alliance", "condition": "worth_the_cost", "metric": "value_cover", "op": ">=", "value": 3.0},
-        {"type": "partnership", "condition": "matters_to_us", "metric": "importance_to_us", "op": ">=", "value": 0.6},
-        {"type": "partnership", "condition": "matters_to_them", "metric": "importance_to_them", "op": ">=", "value": 0.45},
-        {"type": "partnership", "condition": "balanced_power", "metric": "power_gap", "op": "<=", "value": 0.15},
-        {"type": "partnership", "condition": "mutual_need", "metric": "p_alive", "op": ">=", "value": 0.5},
-        {"type": "partnership", "condition": "high_switching_cost", "metric": "switching_cost", "op": ">=", "value": 0.5},
-        {"type": "partnership", "condition": "worth_the_cost", "metric": "value_cover", "op": ">=", "value": 1.5},
+        *_mutual("strategic_alliance", (0.8, 0.6, 0.15, 0.6, 0.7, 3.0)),
+        *_mutual("partnership", (0.6, 0.45, 0.15, 0.5, 0.5, 1.5)),
         {"type": "preferred_supplier", "condition": "matters_to_us", "metric": "importance_to_us", "op": ">=", "value": 0.35},
         {"type": "preferred_supplier", "condition": "mutual_need", "metric": "p_alive", "op": ">=", "value": 0.3},
     ],
@@ -117,7 +124,8 @@ tx AS (
                AS revenue_prev_12m,
            coalesce(sum(amount) FILTER (WHERE order_date > $year_ago AND discounted), 0)::DOUBLE AS discounted_revenue_12m,
            count(DISTINCT category) AS categories,
-           list_sort(list_distinct(list(category) FILTER (WHERE category IS NOT NULL))) AS category_mix,
+           array_to_string(list_sort(list_distinct(list(category) FILTER (WHERE category IS NOT NULL))), '、')
+               AS category_mix,
            count(DISTINCT date_diff('day', order_date, $as_of) // 91)
                FILTER (WHERE amount > 0 AND date_diff('day', order_date, $as_of) < 728) AS active_quarters,
            min(order_date) FILTER (WHERE amount > 0) AS first_order,
@@ -130,15 +138,14 @@ contacts AS (
            count(*) FILTER (WHERE kind = 'joint_project' AND interaction_date > $year_ago) AS joint_projects,
            max(interaction_date) AS last_contact,
            arg_max(satisfaction, interaction_date) FILTER (WHERE satisfaction IS NOT NULL) AS satisfaction,
-           count(*) FILTER (WHERE kind = 'complaint' AND interaction_date > $year_ago) AS complaints_12m,
-           list(kind) FILTER (WHERE interaction_date > $year_ago) AS kinds_12m
+           count(*) FILTER (WHERE kind = 'complaint' AND interaction_date > $year_ago) AS complaints_12m
     FROM interactions WHERE interaction_date <= $as_of GROUP BY customer_id
 ),
 referrals AS (SELECT referred_by AS customer_id, count(*) AS referrals_made FROM customers
               WHERE referred_by IS NOT NULL GROUP BY 1)
 SELECT tx.*, c.name, c.customer_class, c.industry,
        coalesce(i.joint_projects, 0) AS joint_projects, i.last_contact, i.satisfaction,
-       coalesce(i.complaints_12m, 0) AS complaints_12m, i.kinds_12m,
+       coalesce(i.complaints_12m, 0) AS complaints_12m,
        coalesce(r.referrals_made, 0) AS referrals_made,
        a.wallet_share, a.bargaining_power, a.switching_cost AS account_switching_cost,
        a.relationship_cost::DOUBLE AS account_relationship_cost, a.product_utilisation,
@@ -152,9 +159,22 @@ LEFT JOIN accounts a USING (customer_id)
 """
 
 
-def _facts_frame(store: Store, as_of: date) -> pd.DataFrame:
+class Evidence(NamedTuple):
+    """What the base says per buyer up to a date, before any rule: `buyers` one row each (_evidence_sql),
+    `contacts` the last 12 months' interactions counted per customer and kind (for the cost to serve)."""
+    buyers: pd.DataFrame
+    contacts: pd.DataFrame
+
+
+def evidence(store: Store, as_of: date) -> Evidence:
+    """The base's evidence as of `as_of` (the SQL part of alliance_table: compute it once per data version,
+    then apply any rules to it)."""
     params = {"as_of": as_of, "year_ago": as_of - timedelta(days=365), "two_years_ago": as_of - timedelta(days=730)}
-    return store.df(_evidence_sql(), params)
+    contacts = store.df("""
+        SELECT customer_id, kind, count(*) AS contacts FROM interactions
+        WHERE interaction_date <= $as_of AND interaction_date > $year_ago GROUP BY ALL""",
+                        {"as_of": as_of, "year_ago": params["year_ago"]})
+    return Evidence(store.df(_evidence_sql(), params), contacts)
 
 
 def _mean_of(parts: list[pd.Series]) -> pd.Series:
@@ -180,32 +200,15 @@ def _check(frame: pd.DataFrame, conditions: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def _listed(frame: pd.DataFrame, conditions: list[dict], checks: pd.DataFrame, pick: pd.Series, held: bool) -> list:
-    """Per row, the conditions of the group named in `pick` that held (or failed), with their numbers."""
-    groups = {}
-    for i, c in enumerate(conditions):
-        groups.setdefault(c.get("type", c.get("mode")), []).append(i)
-    out = []
-    for row, group in zip(frame.index, pick):
-        items = []
-        for i in groups.get(group, []):
-            if bool(checks.at[row, i]) == held:
-                c = conditions[i]
-                value = frame.at[row, c["metric"]]
-                items.append({"condition": c["condition"], "metric": c["metric"], "op": c["op"],
-                              "threshold": float(c["value"]), "value": None if pd.isna(value) else float(value)})
-        out.append(items)
-    return out
-
-
 def alliance_table(store: Store, values: pd.DataFrame, segments: pd.DataFrame | None, churn: pd.DataFrame | None,
-                   as_of: date, rules: dict | None = None) -> pd.DataFrame:
+                   as_of: date, rules: dict | None = None, facts: Evidence | None = None) -> pd.DataFrame:
     """One row per buyer: the evidence, today's and the recommended relationship type, the move, the
-    luxurious flag, the alliance mode for deepen cases, the portfolio axes, and the conditions that held
-    and failed. `segments` brings relationship_form (and behaviour_type); `churn` value_at_risk."""
+    luxurious flag, the alliance mode for deepen cases and the portfolio axes; `explanations` lists the
+    conditions that held and failed for the rows one shows. `segments` brings relationship_form (and
+    behaviour_type); `churn` value_at_risk; `facts` the base's `evidence(store, as_of)` when already at hand."""
     r = rules_with(rules)
-    facts = _facts_frame(store, as_of)
-    frame = values[["customer_id", "clv", "p_alive", "margin_rate"]].merge(facts, on="customer_id", how="inner")
+    facts = facts or evidence(store, as_of)
+    frame = values[["customer_id", "clv", "p_alive", "margin_rate"]].merge(facts.buyers, on="customer_id", how="inner")
     if segments is not None and "relationship_form" in segments:
         frame = frame.merge(segments[["customer_id", "relationship_form"]], on="customer_id", how="left")
     else:
@@ -256,9 +259,10 @@ def alliance_table(store: Store, values: pd.DataFrame, segments: pd.DataFrame | 
     frame["switching_source"] = np.where(frame["account_switching_cost"].notna(), "account", "proxy")
 
     # Cost against value.
-    costs = r["interaction_cost"]
-    frame["cost_to_serve"] = [sum(costs.get(k, 0.0) for k in kinds) if isinstance(kinds, (list, np.ndarray)) else 0.0
-                              for kinds in frame["kinds_12m"]]
+    contacts = facts.contacts
+    spent = (contacts["kind"].map(r["interaction_cost"]).astype(float).fillna(0.0) * contacts["contacts"]).groupby(
+        contacts["customer_id"]).sum()
+    frame["cost_to_serve"] = frame["customer_id"].map(spent).astype(float).fillna(0.0).to_numpy()
     frame["cost_to_serve"] += frame["discounted_revenue_12m"].clip(lower=0) * float(r["discount_rate"])
     frame["relationship_cost"] = frame["account_relationship_cost"].fillna(frame["cost_to_serve"])
     frame["cost_source"] = np.where(frame["account_relationship_cost"].notna(), "account", "estimate")
@@ -285,9 +289,6 @@ def alliance_table(store: Store, values: pd.DataFrame, segments: pd.DataFrame | 
     now = frame["current_relationship_type"].map(rank)
     wanted = recommended.map(rank)
     frame["relationship_move"] = np.select([wanted > now, wanted < now], ["deepen", "simplify"], "keep")
-    frame["conditions_held"] = _listed(frame, type_rules, checks, recommended, held=True)
-    above = recommended.map(lambda k: TYPES[min(rank[k] + 1, len(TYPES) - 1)] if k != TYPES[-1] else None)
-    frame["conditions_failed"] = _listed(frame, type_rules, checks, above, held=False)
 
     # Alliance mode for deepen cases.
     mode_rules = list(r["mode_conditions"])
@@ -297,33 +298,64 @@ def alliance_table(store: Store, values: pd.DataFrame, segments: pd.DataFrame | 
         cols = [i for i, c in enumerate(mode_rules) if c["mode"] == kind]
         mode = mode.mask(mode_checks[cols].any(axis=1), kind)
     frame["alliance_mode"] = mode.where(frame["relationship_move"] == "deepen", None)
-    frame["mode_evidence"] = _listed(frame, mode_rules, mode_checks, frame["alliance_mode"], held=True)
 
-    # Portfolio axes and quadrant.
-    frame["attractiveness"] = _weighted({"value": frame["value_rank"], "growth": (frame["growth"] + 1) / 2,
-                                         "p_alive": frame["p_alive"]}, r["attractiveness_weights"])
-    frame["position"] = _weighted({"dependence": frame["dependence"], "switching_cost": frame["switching_cost"],
-                                   "wallet_share": frame["wallet_share"]}, r["position_weights"])
-    cut = float(r["quadrant_cut"])
-    high_a, high_p = frame["attractiveness"] >= cut, frame["position"] >= cut
-    frame["quadrant"] = np.select([high_a & high_p, high_a, high_p], QUADRANTS[:3], QUADRANTS[3])
+    frame = frame.assign(**portfolio(frame, r))
     return frame[COLUMNS + (["value_at_risk"] if "value_at_risk" in frame else [])].sort_values(
         "customer_id", ignore_index=True)
+
+
+def portfolio(table: pd.DataFrame, rules: dict | None = None) -> dict[str, pd.Series]:
+    """The portfolio matrix's axes and quadrant of each row of alliance_table under the rules' weights:
+    attractiveness from the CLV rank, growth and P(alive); our position from their dependence on us,
+    switching cost and wallet share (weights renormalised over the parts known for the row). Cheap:
+    a new weight needs only this, not the whole table again."""
+    r = rules_with(rules)
+    attractiveness = _weighted({"value": table["value_rank"], "growth": (table["growth"] + 1) / 2,
+                                "p_alive": table["p_alive"]}, r["attractiveness_weights"])
+    position = _weighted({"dependence": table["dependence"], "switching_cost": table["switching_cost"],
+                          "wallet_share": table["wallet_share"]}, r["position_weights"])
+    cut = float(r["quadrant_cut"])
+    high_a, high_p = attractiveness >= cut, position >= cut
+    quadrant = pd.Series(np.select([high_a & high_p, high_a, high_p], QUADRANTS[:3], QUADRANTS[3]), index=table.index)
+    return {"attractiveness": attractiveness, "position": position, "quadrant": quadrant}
 
 
 COLUMNS = [
     "customer_id", "name", "customer_class", "industry", "organisation",
     "current_relationship_type", "current_assumed", "recommended_relationship_type", "relationship_move", "luxurious", "alliance_mode",
     "attractiveness", "position", "quadrant",
-    "revenue_12m", "revenue_prev_12m", "margin_12m", "share_of_revenue", "share_of_margin", "growth", "clv", "p_alive",
+    "revenue_12m", "revenue_prev_12m", "margin_12m", "share_of_revenue", "share_of_margin", "growth", "clv",
+    "value_rank", "p_alive",
     "importance_to_us", "importance_to_them", "importance_source", "wallet_share", "dependence", "regularity",
-    "tenure_years", "category_breadth", "criticality", "category_mix", "mutual_importance",
+    "tenure_years", "categories", "category_breadth", "criticality", "category_mix", "mutual_importance",
     "bargaining_power", "power_gap", "balance", "switching_cost", "switching_source",
     "joint_projects", "custom_requests", "product_utilisation", "relationship_form",
     "relationship_cost", "cost_source", "cost_to_serve", "relationship_value", "value_cover",
-    "conditions_held", "conditions_failed", "mode_evidence",
     "last_contact", "satisfaction", "complaints_12m", "referrals_made",
 ]
+
+
+def explanations(rows: pd.DataFrame, rules: dict | None = None) -> pd.DataFrame:
+    """Why each of `rows` (rows of alliance_table) got its recommendation, one line per row and condition:
+    `listed` "held" (the recommended type's conditions that held), "failed" (the next type up's that
+    failed: why not higher) or "mode" (the alliance mode's conditions that held); with the condition,
+    metric, op, threshold and the row's value (NaN when unknown: an unknown value fails). `row` is the
+    row's index label. Ask it for the rows shown: the checks are redone on them, not kept per customer."""
+    r = rules_with(rules)
+    above = rows["recommended_relationship_type"].map(dict(zip(TYPES, TYPES[1:])))
+    lists = (("held", r["type_conditions"], rows["recommended_relationship_type"], True),
+             ("failed", r["type_conditions"], above, False), ("mode", r["mode_conditions"], rows["alliance_mode"], True))
+    parts = []
+    for order, (listed, conditions, pick, held) in enumerate(lists):
+        checks = _check(rows, list(conditions)).to_numpy()
+        for i, c in enumerate(conditions):
+            at = np.flatnonzero((pick.to_numpy() == c.get("type", c.get("mode"))) & (checks[:, i] == held))
+            parts.append(pd.DataFrame({
+                "position": at, "order": order, "row": rows.index[at], "listed": listed, "condition": c["condition"],
+                "metric": c["metric"], "op": c["op"], "threshold": float(c["value"]),
+                "value": pd.to_numeric(rows[c["metric"]], errors="coerce").to_numpy(float)[at]}))
+    out = pd.concat(parts, ignore_index=True).sort_values(["position", "order"], kind="stable")
+    return out.drop(columns=["position", "order"]).reset_index(drop=True)
 
 
 def _empty() -> pd.DataFrame:
@@ -392,10 +424,8 @@ def cross_industry_candidates(table: pd.DataFrame, rules: dict | None = None) ->
     our categories — their wider need (a home, a hotel, a shop to fit out) is what a partner in a related
     trade can serve with us (异业联盟)."""
     r = rules_with(rules)["cross_industry"]
-    breadth = table["category_mix"].map(lambda mix: len(mix) if isinstance(mix, (list, np.ndarray)) else 0)
-    picked = table[(breadth >= r["min_categories"]) & (table["p_alive"] >= r["min_p_alive"])]
-    out = picked.assign(category_mix=picked["category_mix"].map(lambda mix: "、".join(mix)))
-    return out.sort_values(["clv"], ascending=False, ignore_index=True)[
+    picked = table[(table["categories"] >= r["min_categories"]) & (table["p_alive"] >= r["min_p_alive"])]
+    return picked.sort_values(["clv"], ascending=False, ignore_index=True)[
         ["customer_id", "name", "customer_class", "industry", "category_mix", "revenue_12m", "clv", "p_alive"]]
 
 

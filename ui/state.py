@@ -179,6 +179,12 @@ def _kept(kind: str, max_entries: int) -> Computed:
     return Computed(max_entries)
 
 
+def kept(kind: str, key, compute: Callable[[], Any], max_entries: int) -> Any:
+    """`compute()` once per `key` among the `max_entries` most recently used of this `kind`, process-wide and
+    dropped after an import (like the facts); unlike Streamlit's caches the computation may draw its progress."""
+    return _kept(kind, max_entries).get(key, compute)
+
+
 @stop_when_busy
 def validation(as_of: date, unit: str = "week", progress=None) -> "ValidationResult | None":
     """The holdout validation of the current base up to `as_of` (None when the history is too short):

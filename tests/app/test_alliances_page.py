@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from crm_logic import demo
+from crm_logic.i18n import translate
 from crm_logic.store import Store, base_path
 from tests.app.conftest import assert_clean, run_page
 from tests.conftest import load_cdnow_sample
@@ -19,6 +20,12 @@ def frames(at) -> dict:
     return {d.proto.id: d.value for d in at.dataframe}
 
 
+def open_tab(at, tab: str, lang: str):
+    """Open one tab of the page (the open tab alone is drawn) and run it."""
+    at.session_state["alliance_tab"] = translate(f"alliances.tab.{tab}", lang)
+    return at.run()
+
+
 @pytest.fixture
 def demo_base(data_dir):
     with Store(base_path("demo")) as store:
@@ -31,7 +38,12 @@ def test_the_demo_shows_the_matrix_the_ladder_and_the_three_lists(demo_base, lan
     at = run_page(PAGE, lang, base="demo", timeout=120)
     assert_clean(at)
     assert at.title[0].value == TITLES[lang]
+    assert len(at.get("plotly_chart")) == 1  # the matrix
+    assert not at.info, "the demo has every account attribute: nothing to sharpen"
     shown = metrics(at)
+    assert len(open_tab(at, "ladder", lang).get("plotly_chart")) == 1
+    open_tab(at, "lists", lang)
+    assert_clean(at)
     deepen_label = "应升级的关系" if lang == "zh" else "Relationships to deepen"
     luxurious_label = "奢侈的关系" if lang == "zh" else "Luxurious relationships"
     lists = [d.value for d in at.dataframe if len(d.value.columns) > 10]
@@ -45,8 +57,6 @@ def test_the_demo_shows_the_matrix_the_ladder_and_the_three_lists(demo_base, lan
     assert ("对我们重要" if lang == "zh" else "Matters to us") in " ".join(deepen["why"])
     # luxurious: cost above margin, both numbers shown
     assert (luxurious["relationship_cost"] > luxurious["margin_12m"]).all()
-    assert not at.info, "the demo has every account attribute: nothing to sharpen"
-    assert len(at.get("plotly_chart")) == 2
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -76,6 +86,7 @@ def test_an_empty_base_says_what_is_missing(data_dir, lang):
 def test_a_stricter_alliance_rule_moves_accounts_off_the_top_of_the_ladder(demo_base):
     at = run_page(PAGE, "en", base="demo", timeout=120)
     before = int(metrics(at)["Alliance candidates"].replace(",", ""))
+    open_tab(at, "rules", "en")
     for key in ("keep_alliance_t_strategic_alliance_high_switching_cost", "keep_alliance_t_partnership_high_switching_cost"):
         at.number_input(key=key).set_value(1.0)
     at.run()
@@ -102,13 +113,26 @@ def test_a_picked_quadrant_lists_its_customers_linked_to_the_customer_page(demo_
     at = run_page(PAGE, lang, base="demo", timeout=120)
     quadrant = "投资发展" if lang == "zh" else "Invest to grow"
     count = int(metrics(at)[quadrant].replace(",", ""))
-    lists = [d.value for d in at.dataframe if len(d.value.columns) > 10]  # deepen, luxurious, keep
+    assert not [d for d in at.dataframe if len(d.value.columns) > 10]  # no list before a pick
     at.segmented_control(key="alliance_quadrant").set_value("invest_to_grow").run()
     assert_clean(at)
     picked = [d.value for d in at.dataframe if len(d.value.columns) > 10]
-    assert len(picked) == len(lists) + 1  # the matrix tab comes first
+    assert len(picked) == 1
     listed = picked[0]
     assert len(listed) == count > 0
     assert listed["customer_id"].str.startswith("customer?customer=").all()
     assert listed["customer_id"].nunique() == count
     assert any(f"{count:,}" in h.value and quadrant in h.value for h in at.subheader)
+
+
+def test_workshop_mode_masks_the_names_in_the_lists(demo_base):
+    import hashlib
+
+    at = run_page(PAGE, "en", base="demo", timeout=120)
+    at.session_state["workshop_mode"] = True
+    open_tab(at, "lists", "en")
+    assert_clean(at)
+    deepen = [d.value for d in at.dataframe if len(d.value.columns) > 10][0]
+    ids = deepen["customer_id"].str.replace("customer?customer=", "", regex=False).str.split("&").str[0]
+    codes = [hashlib.sha256(i.encode()).hexdigest()[:6].upper() for i in ids]
+    assert deepen["name"].tolist() == [f"Customer {c}" for c in codes]

@@ -71,20 +71,26 @@ def test_the_move_compares_the_current_type_from_the_form_with_the_recommended_o
     assert table["relationship_move"].to_dict() == {"A": "simplify", "B": "keep", "C": "deepen", "D": "deepen"}
 
 
+def listed(table, customer, kind) -> list[dict]:
+    """The conditions alliance.explanations lists for one customer's row under `kind` (held/failed/mode)."""
+    lines = alliance.explanations(table.loc[[customer]])
+    return lines[lines["listed"] == kind].to_dict("records")
+
+
 def test_a_partnership_lists_what_held_and_why_it_is_not_an_alliance(table):
-    held = {c["condition"]: c["value"] for c in table.at["C", "conditions_held"]}
+    held = {c["condition"]: c["value"] for c in listed(table, "C", "held")}
     assert held == pytest.approx({"matters_to_us": 0.75, "matters_to_them": 0.5, "balanced_power": 0.05,
                                   "mutual_need": 0.8, "high_switching_cost": 0.6, "worth_the_cost": 1200 / 600})
-    failed = [(c["condition"], c["value"], c["threshold"]) for c in table.at["C", "conditions_failed"]]
+    failed = [(c["condition"], c["value"], c["threshold"]) for c in listed(table, "C", "failed")]
     assert [f[0] for f in failed] == ["matters_to_us", "matters_to_them", "high_switching_cost", "worth_the_cost"]
     assert [v for f in failed for v in f[1:]] == pytest.approx([0.75, 0.8, 0.5, 0.6, 0.6, 0.7, 2.0, 3.0])
-    assert table.at["D", "conditions_failed"] == []  # nothing above an alliance
+    assert listed(table, "D", "failed") == []  # nothing above an alliance
 
 
 def test_deepen_cases_get_the_first_fitting_alliance_mode(table):
     # D: min(importance to us 1.0, to them 0.7) = 0.7 -> partner; C: 4 custom requests -> customisation.
     assert table["alliance_mode"].to_dict() == {"A": None, "B": None, "C": "customisation", "D": "partner"}
-    assert [c["condition"] for c in table.at["C", "mode_evidence"]] == ["custom_requests"]
+    assert [c["condition"] for c in listed(table, "C", "mode")] == ["custom_requests"]
 
 
 def test_guide_mode_for_an_account_that_under_uses_what_it_bought(tmp_path):
@@ -93,7 +99,7 @@ def test_guide_mode_for_an_account_that_under_uses_what_it_bought(tmp_path):
         values, segments = frames(orgs)
         table = alliance_table(store, values, segments, None, AS_OF).set_index("customer_id")
     assert table.at["C", "alliance_mode"] == "guide"
-    assert {c["condition"] for c in table.at["C", "mode_evidence"]} == {"low_utilisation", "under_used_categories"}
+    assert {c["condition"] for c in listed(table, "C", "mode")} == {"low_utilisation", "under_used_categories"}
 
 
 def test_partner_mode_from_a_joint_project(tmp_path):
