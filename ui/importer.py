@@ -89,7 +89,7 @@ def read_and_check(upload) -> ingest.Validated:
     options = ingest.ImportOptions(**{k: v for k, v in picked().items() if k != "status"},
                                    status_classes=picked().get("status", {}))
     options_key = json.dumps(asdict(options), sort_keys=True)
-    with st.spinner(t("ingest.stage.validate"), show_time=True):
+    with st.spinner(t("data.checking", rows=fmt.count(raw.n_rows)), show_time=True):
         checked = check_upload(file_hash, upload.name, sheet, header_row, json.dumps(mapping, sort_keys=True),
                                options_key, date.today(), raw)
     status_editor(checked)
