@@ -85,9 +85,12 @@ def downloads(monkeypatch) -> dict[str, bytes]:
 
 @pytest.fixture
 def counted(monkeypatch) -> dict[str, int]:
-    """How often the upload is read and checked."""
+    """How often the upload is read and checked (by the page or by an import)."""
+    import importlib
+
     from crm_logic import ingest
 
+    load = importlib.import_module("crm_logic.ingest.load")
     calls = {"read_file": 0, "validate": 0}
     for name in calls:
         original = getattr(ingest, name)
@@ -97,6 +100,7 @@ def counted(monkeypatch) -> dict[str, int]:
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(ingest, name, counting)
+        monkeypatch.setattr(load, name, counting)
     return calls
 
 
@@ -112,6 +116,15 @@ def test_widget_clicks_never_read_or_check_the_upload_again(cdnow, counted):
     quantity = next(box for box in at.selectbox if str(box.key).startswith("map_quantity_"))
     quantity.set_value("amount").run()
     assert counted == {"read_file": 1, "validate": 2}, "a new mapping is a new check, of the same read"
+
+
+def test_the_import_loads_the_check_the_page_shows(cdnow, counted):
+    at = run_page("views/data.py", "en", base="cdnow")
+    at.file_uploader(key="upload").set_value(("orders.csv", GOOD.encode("gbk"), "text/csv")).run()
+    at.button(key="import_button").click().run()
+    assert_clean(at)
+    assert counted == {"read_file": 1, "validate": 1}, "the import neither reads nor checks the file again"
+    assert at.metric[0].value == "6,922", "the three rows were loaded"
 
 
 HOSTILE = ("customer_id,order_date,amount\n"
