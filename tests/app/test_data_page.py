@@ -58,17 +58,28 @@ def test_a_bad_date_is_reported_with_its_row_and_nothing_changes(cdnow):
 
 @pytest.fixture
 def downloads(monkeypatch) -> dict[str, bytes]:
-    """The bytes behind every download button drawn, by file name (Streamlit's media storage, recorded)."""
+    """The bytes behind every download button drawn, by file name (Streamlit's media storage, recorded).
+    A download made when clicked (a callable) is made at once, on a thread of its own as Streamlit does,
+    where the script's session state is not at hand."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from streamlit.runtime.media_file_manager import MediaFileManager
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
     served: dict[str, bytes] = {}
-    keep = MemoryMediaFileStorage.load_and_get_id
+    keep, keep_deferred = MemoryMediaFileStorage.load_and_get_id, MediaFileManager.add_deferred
 
     def record(self, path_or_data, mimetype, kind, filename=None):
         served[filename] = path_or_data
         return keep(self, path_or_data, mimetype, kind, filename)
 
+    def make_now(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        with ThreadPoolExecutor(1) as worker:
+            served[file_name] = worker.submit(data_callable).result()
+        return keep_deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", make_now)
     return served
 
 
