@@ -23,15 +23,20 @@ REASON_QUANTILE = 0.8
 REASONS = ("frequent", "recent", "big_spender")
 
 
-def _known(values: pd.DataFrame) -> np.ndarray:
+def ranked_clv(values: pd.DataFrame) -> np.ndarray:
+    """The known CLVs in ascending order. Every figure by rank (median, top share, deciles, bands, top
+    customers) reads from this one sort: at a million customers one sort costs less than the
+    partitions and the histogram's own sort it replaces."""
     clv = values["clv"].to_numpy(dtype=float)
-    return clv[~np.isnan(clv)]
+    return np.sort(clv[~np.isnan(clv)])
 
 
-def equity_summary(values: pd.DataFrame) -> dict:
+def equity_summary(values: pd.DataFrame, ranked: np.ndarray | None = None) -> dict:
     """The headline figures of the CLV page. The top-20 % share ranks every customer, those without a
-    CLV last."""
-    known = _known(values)
+    CLV last. `ranked`: `ranked_clv(values)` when the caller has it already."""
+    known = ranked_clv(values) if ranked is None else ranked
+    clv = values["clv"].to_numpy(dtype=float)
+    unsorted = clv[~np.isnan(clv)]  # sums in the customers' order: the same bits as every other sum of them
     customers = len(values)
     p_alive = values["p_alive"].to_numpy(dtype=float)
     out = {
@@ -40,28 +45,29 @@ def equity_summary(values: pd.DataFrame) -> dict:
         "expected_purchases_12m": float(values["expected_purchases_12m"].sum()),
     }
     if known.size:
-        equity = float(known.sum())
+        equity = float(unsorted.sum())
         top = min(known.size, max(1, math.ceil(customers * TOP_SHARE)))
-        largest = np.partition(known, known.size - top)[known.size - top:]
-        out.update(customer_equity=equity, mean_clv=float(known.mean()), median_clv=float(np.median(known)),
-                   top20_share=float(largest.sum()) / equity if equity else None)
+        middle = known.size // 2
+        median = known[middle] if known.size % 2 else (known[middle - 1] + known[middle]) / 2
+        out.update(customer_equity=equity, mean_clv=float(unsorted.mean()), median_clv=float(median),
+                   top20_share=float(known[known.size - top:].sum()) / equity if equity else None)
     return out
 
 
-def equity_by(values: pd.DataFrame, groups: pd.DataFrame, split: str) -> pd.DataFrame:
+def equity_by(values: pd.DataFrame, groups: pd.DataFrame, split: str, ranked: np.ndarray | None = None) -> pd.DataFrame:
     """Customer equity by customer class or region (largest first; "" = unknown), or by value decile
-    ("1" = the top 10 % by CLV), with each group's share of the whole equity."""
+    ("1" = the top 10 % by CLV), with each group's share of the whole equity. `ranked` as in
+    `equity_summary`."""
     clv = values["clv"].to_numpy(dtype=float)
     known = ~np.isnan(clv)
     total = clv[known].sum()
     if split == "decile":
-        size, extra = divmod(int(known.sum()), DECILES)
+        largest_first = (ranked_clv(values) if ranked is None else ranked)[::-1]
+        size, extra = divmod(largest_first.size, DECILES)
         sizes = np.array([size + (i < extra) for i in range(DECILES)])  # as SQL's ntile: the first ones larger
         sizes = sizes[sizes > 0]
         starts = np.cumsum(sizes) - sizes
-        # largest first; a partition at the decile edges is enough, no full sort of a million values
-        ranked = -np.partition(-clv[known], starts[1:]) if len(sizes) > 1 else clv[known]
-        equity = np.add.reduceat(ranked, starts) if len(sizes) else np.array([])
+        equity = np.add.reduceat(largest_first, starts) if len(sizes) else np.array([])
         return pd.DataFrame({"group": [str(i + 1) for i in range(len(sizes))], "customers": sizes,
                              "equity": equity, "share": equity / total if total else np.nan})
     codes = groups[split].cat.codes.to_numpy()[known]
@@ -74,20 +80,24 @@ def equity_by(values: pd.DataFrame, groups: pd.DataFrame, split: str) -> pd.Data
     return frame.sort_values("equity", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def clv_histogram(values: pd.DataFrame, bins: int = 30, cap_quantile: float = 0.95) -> pd.DataFrame:
+def clv_histogram(values: pd.DataFrame, bins: int = 30, cap_quantile: float = 0.95,
+                  ranked: np.ndarray | None = None) -> pd.DataFrame:
     """Customers per CLV band of a round width (¥500, ¥2,000 ...). Customers above the `cap_quantile`
-    share the last, open-ended band, so a few whales do not squeeze everyone else into one bar."""
-    known = _known(values)
+    share the last, open-ended band, so a few whales do not squeeze everyone else into one bar.
+    Counted by bisecting the ranked values at the band edges (`ranked` as in `equity_summary`): the
+    counts of `np.histogram`, bands [low, high) and the last one closed, without its sort."""
+    known = ranked_clv(values) if ranked is None else ranked
     if known.size == 0:
         return pd.DataFrame(columns=["low", "high", "customers", "open_ended"])
-    low, cap = min(0.0, float(known.min())), float(np.quantile(known, cap_quantile))
+    low, cap = min(0.0, float(known[0])), float(np.quantile(known, cap_quantile))
     step = round_step(max(cap - low, 1.0) / bins)
     edges = np.arange(np.floor(low / step) * step, cap + step, step)
     if len(edges) < 2:
         edges = np.array([edges[0], edges[0] + step])
-    counts, _ = np.histogram(np.clip(known, edges[0], edges[-1]), bins=edges)
+    below = np.searchsorted(known, edges[1:-1], side="left")  # customers under each inner edge
+    counts = np.diff(np.concatenate(([0], below, [known.size])))  # whales count in the last band
     frame = pd.DataFrame({"low": edges[:-1], "high": edges[1:], "customers": counts, "open_ended": False})
-    frame.loc[frame.index[-1], "open_ended"] = bool(known.max() > edges[-1])
+    frame.loc[frame.index[-1], "open_ended"] = bool(known[-1] > edges[-1])
     return frame
 
 
@@ -97,11 +107,13 @@ def round_step(raw: float) -> float:
     return float(next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw))
 
 
-def top_customers(store: Store, values: pd.DataFrame, groups: pd.DataFrame, limit: int = TOP_CUSTOMERS) -> pd.DataFrame:
+def top_customers(store: Store, values: pd.DataFrame, groups: pd.DataFrame, limit: int = TOP_CUSTOMERS,
+                  ranked: np.ndarray | None = None) -> pd.DataFrame:
     """The most valuable customers with who they are, their figures and why they are worth it.
 
     `reasons` lists stable keys: frequent (repeat purchases), recent (last purchase late in their life
     with us, recency / T), big_spender (average repeat spend) — each when above the base's 80th percentile.
+    `ranked` as in `equity_summary`.
     """
     frequency, recency, T, monetary = (values[c].to_numpy(dtype=float)
                                        for c in ("frequency", "recency", "T", "monetary_value"))
@@ -111,7 +123,7 @@ def top_customers(store: Store, values: pd.DataFrame, groups: pd.DataFrame, limi
     clv = values["clv"].to_numpy(dtype=float)
     known = np.flatnonzero(~np.isnan(clv))
     if len(known) > limit:  # the limit largest, ties at the edge kept for the sort below
-        edge = np.partition(clv[known], len(known) - limit)[len(known) - limit]
+        edge = (ranked_clv(values) if ranked is None else ranked)[len(known) - limit]
         known = known[clv[known] >= edge]
     order = known[np.lexsort((values["customer_id"].iloc[known].to_numpy(), -clv[known]))][:limit]
     frame = values.iloc[order][["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive",
@@ -157,10 +169,11 @@ def clv_comparison(inputs: dict, marketing_spend: float, retention_cost: float) 
 def clv_figures(store: Store, facts, values: pd.DataFrame) -> dict:
     """Everything the CLV page draws for one setting: headline figures, equity by class, region and
     decile, the CLV histogram, the top customers and the inputs of the classic comparison."""
+    ranked = ranked_clv(values)
     return {
-        "summary": equity_summary(values),
-        **{split: equity_by(values, facts.groups, split) for split in (*SPLITS, "decile")},
-        "histogram": clv_histogram(values),
-        "top": top_customers(store, values, facts.groups),
+        "summary": equity_summary(values, ranked),
+        **{split: equity_by(values, facts.groups, split, ranked) for split in (*SPLITS, "decile")},
+        "histogram": clv_histogram(values, ranked=ranked),
+        "top": top_customers(store, values, facts.groups, ranked=ranked),
         "comparison": comparison_inputs(values),
     }

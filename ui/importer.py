@@ -2,7 +2,7 @@
 
 A large upload takes seconds to read and check, and every widget click reruns the page: the file's hash
 is computed once per upload, and the read and the check are cached on it (and on the mapping), shared
-and not copied (cache_resource), so a click never reads or checks the file again.
+and not copied (cache_resource), so a click never reads or checks the file again, nor does the import.
 """
 from __future__ import annotations
 
@@ -74,9 +74,10 @@ def check_upload(file_hash: str, name: str, sheet: str | None, header_row: int |
     return ingest.validate(_raw, json.loads(mapping_key), today, ingest.ImportOptions(**json.loads(options_key)))
 
 
-def read_and_check(upload) -> tuple[dict, ingest.ImportOptions, ingest.Validated]:
+def read_and_check(upload) -> ingest.Validated:
     """Read the upload, draw the mapping step, check; each step from the cache when it has been done for
-    these bytes, this mapping and these options, with a timed spinner the first time."""
+    these bytes, this mapping and these options, with a timed spinner the first time. The import loads
+    this very check (nothing is read or checked again when the button is pressed)."""
     file_hash = upload_hash(upload)
     if st.session_state.get("import_picked_for") != file_hash:
         st.session_state[PICKED], st.session_state["import_picked_for"] = {}, file_hash
@@ -88,11 +89,11 @@ def read_and_check(upload) -> tuple[dict, ingest.ImportOptions, ingest.Validated
     options = ingest.ImportOptions(**{k: v for k, v in picked().items() if k != "status"},
                                    status_classes=picked().get("status", {}))
     options_key = json.dumps(asdict(options), sort_keys=True)
-    with st.spinner(t("ingest.stage.validate"), show_time=True):
+    with st.spinner(t("data.checking", rows=fmt.count(raw.n_rows)), show_time=True):
         checked = check_upload(file_hash, upload.name, sheet, header_row, json.dumps(mapping, sort_keys=True),
                                options_key, date.today(), raw)
     status_editor(checked)
-    return mapping, options, checked
+    return checked
 
 
 def mapping_step(raw: ingest.RawTable) -> dict[str, str | None]:
@@ -209,17 +210,16 @@ def target_base() -> tuple[str, bool]:
     return name.strip(), True
 
 
-def run_import(upload, mapping, options: ingest.ImportOptions, base: str, is_new: bool, skip_invalid: bool,
-               replace: bool) -> None:
-    """Import with a progress bar; on success switch to the base, on refusal show why."""
+def run_import(checked: ingest.Validated, base: str, is_new: bool, skip_invalid: bool, replace: bool) -> None:
+    """Load the check the page shows, with a progress bar; on success switch to the base, on refusal show why."""
     if is_new and (not BASE_NAME.match(base) or base in state.base_names()):
         st.error(t("data.bad_base_name", name=base))
         return
     store = state.store_for(base)
-    bar = st.progress(0.0, text=t("ingest.stage.read"))
+    bar = st.progress(0.0, text=t("ingest.stage.load"))
     try:
-        result = state.stop_when_busy(ingest.import_files)(
-            store, [upload], mapping=mapping, skip_invalid=skip_invalid, replace=replace, options=options,
+        result = state.stop_when_busy(ingest.load_checked)(
+            store, [checked], skip_invalid=skip_invalid, replace=replace,
             progress=lambda f, stage: bar.progress(min(f, 1.0), text=t(stage)))
     except ingest.ImportRejected as rejected:
         bar.empty()

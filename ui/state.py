@@ -7,6 +7,7 @@ open; when the command line holds it longer than the Store waits, the page says 
 """
 from __future__ import annotations
 
+import ctypes
 import functools
 import importlib
 import threading
@@ -132,8 +133,26 @@ def clv_settings() -> "ScoreSettings":
 
 # The values of a setting are computed per request from facts shared by every session, and cached under
 # that setting only: nothing a session sets is written where another session reads. The entries are
-# bounded: at a million customers facts hold about 400 MB and values about 30 MB of their own.
+# bounded: at a million customers facts hold about 500 MB and values about 24 MB of their own (clv,
+# margin rate and expected purchases to the horizon; the other columns are the facts' own arrays).
 FACTS_ENTRIES, VALUES_ENTRIES = 3, 8
+LARGE_BLOCK_BYTES = 1 << 20
+
+
+def return_large_blocks_to_the_system(threshold: int = LARGE_BLOCK_BYTES) -> None:
+    """Let glibc hand every block of `threshold` bytes or more (a column of a million values: 8 MB)
+    straight back to the system when it is freed. By default glibc raises that threshold to the size of
+    the largest block freed so far, so after the first setting change the columns of each new setting
+    come from heaps where freed ones linger: at a million customers the server grew by up to 0.5 GB over
+    a dozen setting changes before shrinking again (bench/README.md). Without glibc this does nothing."""
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(-3, threshold)  # -3: M_MMAP_THRESHOLD (malloc.h); setting it also stops the raising
+
+
+return_large_blocks_to_the_system()  # once per server process, when the first page imports this module
 
 
 class Computed:
@@ -288,15 +307,16 @@ def _segments_summary(module: str, name: str, path: str, version: int, settings,
 def segment_migration(rules: "SegmentRules", later: date, earlier: date) -> "Migration":
     """Who moved between RFM segments from `earlier` to `later` (`crm_logic.tiers.segment_migration`),
     once per base, data version, rules and dates. Read-only."""
-    store = current_store()
-    return _migration(str(store.path), store.dataset_version, repr(rules), later, earlier, rules)
+    settings, store = clv_settings(), current_store()
+    values = customer_values(settings) if later == settings.as_of else None  # saves a customer summary
+    return _migration(str(store.path), store.dataset_version, repr(rules), later, earlier, rules, values)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _migration(path: str, version: int, rules_key: str, later: date, earlier: date, _rules):
+def _migration(path: str, version: int, rules_key: str, later: date, earlier: date, _rules, _values):
     from crm_logic.tiers import segment_migration as compute
 
-    return compute(open_base(path), later, earlier, _rules)
+    return compute(open_base(path), later, earlier, _rules, values=_values)
 
 
 def churn_evaluation(rules: dict) -> "dict | None":
@@ -311,20 +331,15 @@ def churn_evaluation(rules: dict) -> "dict | None":
     return churn.evaluate_signals(frame, rules)
 
 
-def churn_segments() -> "pd.DataFrame | None":
-    """The segments (`crm_logic.tiers.segment_table`) the churn page compares short histories with,
-    cached per base, data version and CLV settings; None without the segments library."""
+def churn_segments() -> "pd.DataFrame":
+    """The segments under the default rules (`crm_logic.tiers.segment_table`) the churn page compares short
+    histories with: the Segments page's own table when it has the defaults, so neither page computes it twice."""
+    from crm_logic.tiers import DEFAULT_RULES
+
     settings = clv_settings()
     values = customer_values(settings)
     store = current_store()
-    return _segments_for_churn(str(store.path), store.dataset_version, settings, values)
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _segments_for_churn(path: str, version: int, settings, _values):
-    from crm_logic import churn
-
-    return churn.segment_frame(open_base(path), _values, settings.as_of or default_as_of(open_base(path)))
+    return _segments(str(store.path), store.dataset_version, settings, repr(DEFAULT_RULES), values, DEFAULT_RULES)
 
 
 def churn_table(rules: dict) -> "pd.DataFrame":
@@ -342,6 +357,59 @@ def _churn(path: str, version: int, settings, rules: tuple, _facts, _values, _se
     from crm_logic import churn
 
     return churn.churn_table(open_base(path), _facts, _values, _facts.as_of, dict(rules), segments=_segments)
+
+
+CALL_LISTS = 4  # at a million customers a call list holds most of them (~200 MB): the last few rule sets
+
+
+def churn_calls(rules: dict) -> "pd.DataFrame":
+    """The call list (`crm_logic.churn.call_list`) of `churn_table(rules)`, once per base, data version,
+    settings and rules: at a million customers it holds most of them. Read-only."""
+    settings = clv_settings()
+    table, values, segments = churn_table(rules), customer_values(settings), churn_segments()
+    store = current_store()
+    return _churn_calls(str(store.path), store.dataset_version, settings, tuple(sorted(rules.items())), table,
+                        values, segments)
+
+
+@st.cache_resource(show_spinner=False, max_entries=CALL_LISTS)
+def _churn_calls(path: str, version: int, settings, rules: tuple, _table, _values, _segments):
+    from crm_logic import churn
+
+    return churn.call_list(open_base(path), _table, _values, _segments)
+
+
+def churn_new_calls(rules: dict, since: date) -> "pd.DataFrame":
+    """The rows of the call list whose alert fired since `since` (`crm_logic.churn.new_alerts`), cached like
+    the list. Read-only."""
+    settings = clv_settings()
+    facts, table, calls = customer_facts(settings), churn_table(rules), churn_calls(rules)
+    store = current_store()
+    return _churn_new_calls(str(store.path), store.dataset_version, settings, tuple(sorted(rules.items())), since,
+                            facts, table, calls)
+
+
+@st.cache_resource(show_spinner=False, max_entries=CALL_LISTS)
+def _churn_new_calls(path: str, version: int, settings, rules: tuple, since: date, _facts, _table, _calls):
+    from crm_logic import churn
+
+    fresh = churn.new_alerts(_facts, _table, since, dict(rules))
+    return _calls[churn.is_in(_calls["customer_id"], fresh["customer_id"])]
+
+
+def churn_query(fn: Callable, rules: dict, *args: Any) -> Any:
+    """`fn(churn_table, call_list, *args)` (a summary the Churn page draws), cached like the table. Read-only."""
+    table, calls = churn_table(rules), churn_calls(rules)
+    store = current_store()
+    return _churn_summary(fn.__module__, fn.__qualname__, str(store.path), store.dataset_version, clv_settings(),
+                          tuple(sorted(rules.items())), args, table, calls)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _churn_summary(module: str, name: str, path: str, version: int, settings, rules: tuple, args: tuple, _table,
+                   _calls):
+    fn = functools.reduce(getattr, name.split("."), importlib.import_module(module))
+    return fn(_table, _calls, *args)
 
 
 def as_of() -> date | None:
@@ -380,7 +448,9 @@ def after_write() -> None:
     _segments_summary.clear()
     _migration.clear()
     _churn.clear()
-    _segments_for_churn.clear()
+    _churn_calls.clear()
+    _churn_new_calls.clear()
+    _churn_summary.clear()
 
 
 __all__ = ["open_base", "current_store", "query", "as_of", "currency", "after_write", "data_dir"]

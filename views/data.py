@@ -33,7 +33,7 @@ upload = st.file_uploader(t("data.upload"), type=["csv", "txt", "tsv", "xlsx", "
                           help=t("data.upload_help", limit=ingest.MAX_UPLOAD_MB))
 if upload is not None:
     try:
-        mapping, options, checked = importer.read_and_check(upload)
+        checked = importer.read_and_check(upload)
     except Exception as error:  # a file no reader expected: one sentence, not a traceback
         st.error(t("data.unreadable", name=upload.name, reason=str(error).splitlines()[0][:200] if str(error) else
                    type(error).__name__), icon=":material/error:")
@@ -55,7 +55,7 @@ if upload is not None:
         skip_invalid = st.checkbox(t("data.skip_invalid"), key="skip_invalid", help=t("data.skip_invalid_help"))
         replace = st.checkbox(t("data.replace"), key="replace", help=t("data.replace_help"))
     if st.button(t("data.import_button"), type="primary", key="import_button", icon=":material/upload:"):
-        importer.run_import(upload, mapping, options, base, is_new, skip_invalid, replace)
+        importer.run_import(checked, base, is_new, skip_invalid, replace)
 
 log = state.query(ingest.imports_log)
 if not log.empty:

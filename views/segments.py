@@ -9,34 +9,16 @@ import streamlit as st
 from crm_logic import customers, tiers
 from crm_logic.models import ModelError
 from crm_logic.playbooks import tactics
-from crm_logic.store import CUSTOMER_CLASSES, PROSPECT_GRADES
-from crm_logic.tiers import UNKNOWN
 from crm_logic.tiers.migration import default_earlier
-from ui import charts, segment_charts, segment_summaries, state
+from ui import segment_summaries, segment_view, state
 from ui import format as fmt
-from ui.i18n import group_label, labeller, lang, t
+from ui.i18n import labeller, lang, t
 from ui.segment_rules import (
     CUTOFF_KEYS, GRID_KEY, MEASURE_KEY, SCALES, SCORING_KEY, THRESHOLDS, abc_problem, current_rules,
     cutoff_problem, default_threshold, forget_scaled, reset_thresholds, threshold_key,
 )
+from ui.segment_view import name
 from ui.widgets import chart, customer_table, empty_state
-
-# Which catalogue names a column's codes, and which playbook kind holds its tactics.
-GROUPS = {
-    "rfm_segment": ("segment", "segment"), "value_tier": ("tier", None), "core_quadrant": ("quadrant", None),
-    "relationship_form": ("form", "form"), "relationship_level": ("level", "level"),
-    "behaviour_type": ("behaviour", "behaviour"), "maturity": ("maturity", None),
-    "customer_class": ("class", None), "prospect_grade": ("grade", None),
-}
-LIST_COLUMNS = ["customer_id", "customer_class", "region", "rfm_segment", "rfm_score", "value_tier",
-                "relationship_level", "behaviour_type", "purchases", "days_since_last", "revenue", "clv", "p_alive"]
-# The codes each column can hold (with their names and help in locales/*/segments.toml).
-tiers_known = {"rfm_segment": (*tiers.SEGMENTS, tiers.PROSPECT), "value_tier": tiers.TIERS,
-               "core_quadrant": tiers.QUADRANTS, "relationship_form": tiers.FORMS,
-               "relationship_level": tiers.LEVELS, "behaviour_type": tiers.BEHAVIOURS, "maturity": tiers.MATURITIES,
-               "customer_class": CUSTOMER_CLASSES, "prospect_grade": PROSPECT_GRADES}
-ORDERS = {"relationship_form": tiers.FORMS, "relationship_level": tiers.LEVELS, "maturity": tiers.MATURITIES,
-          "value_tier": tiers.TIERS, "prospect_grade": ("A", "B", "C", "D")}
 
 st.title(t("segments_page.title"))
 as_of = state.as_of()
@@ -57,20 +39,6 @@ st.caption(t("segments_page.caption", as_of=fmt.day(as_of), customers=fmt.count(
              buyers=fmt.count(buyers), prospects=fmt.count(len(table) - buyers)))
 
 
-def name(column: str, code) -> str:
-    """A group's name in the reader's language (codes a user typed into the grid stay as typed)."""
-    if code is None or code == UNKNOWN or (isinstance(code, float) and pd.isna(code)):
-        return t("common.unknown")
-    if code == tiers.ABSENT:
-        return t("segments.segment.absent")
-    if column in tiers_known and code not in tiers_known[column]:
-        return str(code)
-    if column in ("region", "industry", "category"):
-        return group_label(column, code)
-    kind = GROUPS[column][0]
-    return t(f"common.classes.{code}") if kind == "class" else t(f"segments.{kind}.{code}")
-
-
 def unlock(concept: str) -> None:
     """Instead of an empty chart: what the base lacks and which columns would bring the concept in."""
     st.info(t("segments.concept.missing", concept=t(f"segments.concept.{concept}"),
@@ -79,11 +47,10 @@ def unlock(concept: str) -> None:
 
 def explain(column: str, code: str) -> None:
     """What a group means and, where the playbooks have them, the tactics for it."""
-    kind, playbook = GROUPS.get(column, (None, None))
-    a, b = rules.value.abc_shares
-    if kind and code in tiers_known.get(column, ()):
-        st.markdown(f"**{name(column, code)}** — " + t(f"segments.{kind}_help.{code}", a=a, b=b, c=1 - b,
-                                                        months=round(rules.ladder.window_days / 30.44)))
+    meaning = segment_view.group_help(column, code, rules)
+    if meaning:
+        st.markdown(meaning)
+    playbook = segment_view.GROUPS.get(column, (None, None))[1]
     plays = tactics(playbook, code, language) if playbook else []
     if plays:
         st.markdown(f"**{t('segments_page.tactics')}**\n" + "\n".join(f"- {p}" for p in plays))
@@ -93,8 +60,7 @@ def show_customers(rows: pd.DataFrame, key: str, title: str, filters: dict[str, 
     """A group's customers: how many, the list (linked to Customer 360), CSV and Excel of the same rows."""
     st.subheader(title)
     st.caption(t("segments_page.list_count", count=fmt.count(len(rows))))
-    listed = customers.with_names(store, rows[[c for c in LIST_COLUMNS if c in rows]].reset_index(drop=True))
-    customer_table(listed, key, cur, filters=filters)
+    customer_table(customers.with_names(store, segment_view.listed(rows)), key, cur, filters=filters)
 
 
 def picker(picked: list, options: list, key: str, column: str, label_key: str, counts: dict | None = None):
@@ -115,24 +81,11 @@ def group_bars(column: str, key: str, value: str, prospects_only: bool = False) 
     group, explains it and gives its tactics. Buyers-only groups leave prospects (no group) out."""
     frame = state.segments_query(segment_summaries.prospect_breakdown if prospects_only else tiers.breakdown,
                                  rules, column)
-    frame = frame[(frame["customers"] > 0) & ((frame[column] != UNKNOWN) | (column == "customer_class"))]
-    if column in ORDERS:
-        rank = {code: i for i, code in enumerate(ORDERS[column])}
-        frame = frame.sort_values(column, key=lambda s: s.map(lambda c: rank.get(c, len(rank))), ignore_index=True)
+    frame = segment_view.shown_groups(frame, column)
     if frame.empty:
         st.info(t("segments_page.no_customers"))
         return
-    labels = [name(column, code) for code in frame[column]]
-    hover = [t("segments_page.hover_group", group=label, customers=fmt.count(r.customers),
-               customer_share=fmt.pct(r.customer_share), revenue=fmt.money(r.revenue, language, cur),
-               revenue_share=fmt.pct(r.revenue_share)) for label, r in zip(labels, frame.itertuples())]
-    fig = charts.ranked_bars(frame.assign(label=labels), "label", value, hover, t(f"segments_page.chart.{key}"),
-                             t("segments_page.revenue_axis", currency=cur) if value == "revenue"
-                             else t("segments_page.customers_axis"), "",
-                             colors=[segment_charts.colour(c) for c in frame[column]], keys=list(frame[column]))
-    if value == "revenue":
-        fig = charts.money_axis(fig, "x", frame["revenue"].to_numpy(), language, cur)
-    picked = chart(fig, key=key, selectable=True)
+    picked = chart(segment_view.group_bars(frame, column, key, value, language, cur), key=key, selectable=True)
     code = picker(picked, list(frame[column]), f"{key}_pick", column, "segments_page.list_of")
     if code is not None:
         explain(column, code)
@@ -214,30 +167,18 @@ with rfm_tab:
     cells = state.segments_query(tiers.grid_counts, rules, rules)
     grid_chart, grid_editor = st.container(), st.container(border=True)
     with grid_chart:
-        hover = [t("segments_page.hover_cell", r=r.r_score, f=r.f_score, segment=name("rfm_segment", r.segment),
-                   customers=fmt.count(r.customers), revenue=fmt.money(r.revenue, language, cur))
-                 for r in cells.itertuples()]
-        fig = segment_charts.rfm_grid(
-            cells.rename(columns={"r_score": "r", "f_score": "f"}), colour_by, hover,
-            [f"{name('rfm_segment', r.segment)}<br>{fmt.count(r.customers)}" for r in cells.itertuples()],
-            t("segments_page.chart.grid"), t("segments_page.f_axis", scale=rules.rfm.scale),
-            t("segments_page.r_axis", scale=rules.rfm.scale),
-            t(f"segments_page.colour_option.{colour_by}"))
+        fig = segment_view.grid_chart(cells, colour_by, rules.rfm.scale, language, cur)
         grid_picked = chart(fig, key="rfm_grid", selectable=True)
     with grid_editor:
         st.markdown(f"**{t('segments_page.editor_title')}**")
-        codes = list(tiers.SEGMENTS)
-        labels = {code: name("rfm_segment", code) for code in codes}
-        grid = rules.rfm.segment_grid()
-        scale = rules.rfm.scale
-        shown = pd.DataFrame([[labels.get(c, c) for c in row] for row in grid],
-                             index=[f"R{scale - i}" for i in range(scale)], columns=[f"F{j + 1}" for j in range(scale)])
+        grid, scale = rules.rfm.segment_grid(), rules.rfm.scale
+        shown = segment_view.grid_editor_frame(rules)
+        options = list(segment_view.grid_labels().values())
         edited = st.data_editor(
             shown, key="segments_grid_editor", width="stretch",
-            column_config={c: st.column_config.SelectboxColumn(c, options=list(labels.values())) for c in shown.columns},
+            column_config={c: st.column_config.SelectboxColumn(c, options=options) for c in shown.columns},
         )
-        by_label = {label: code for code, label in labels.items()}
-        proposal = [[by_label.get(v, v) if isinstance(v, str) and v else None for v in row] for row in edited.to_numpy()]
+        proposal = segment_view.grid_proposal(edited)
         problems = tiers.validate_grid(proposal, scale)
         if problems:
             st.error(t("segments_page.grid_refused") + "\n" + "\n".join(
@@ -259,19 +200,9 @@ with rfm_tab:
     if grid_picked:
         grid_picked = [code for code in grid_picked if code in segments_shown]
     st.markdown(f"**{t('segments_page.segment_counts')}**")
-    st.dataframe(pd.DataFrame({
-        t("segments_page.column.segment"): [name("rfm_segment", c) for c in segment_counts["rfm_segment"]],
-        t("segments_page.column.customers"): segment_counts["customers"],
-        t("segments_page.column.customer_share"): (segment_counts["customer_share"] * 100).round(1),
-        t("segments_page.column.revenue"): segment_counts["revenue"].round(0),
-        t("segments_page.column.revenue_share"): (segment_counts["revenue_share"] * 100).round(1),
-    }), hide_index=True, width="stretch", key="segment_counts", height=35 * (len(segment_counts) + 1) + 3,
-        column_config={
-        t("segments_page.column.customers"): st.column_config.NumberColumn(format="localized"),
-        t("segments_page.column.customer_share"): st.column_config.NumberColumn(format="%.1f%%"),
-        t("segments_page.column.revenue_share"): st.column_config.NumberColumn(format="%.1f%%"),
-        t("segments_page.column.revenue"): st.column_config.NumberColumn(format=f"{cur}%,.0f"),
-    })
+    counts_table, counts_config = segment_view.segment_counts_table(segment_counts, cur)
+    st.dataframe(counts_table, hide_index=True, width="stretch", key="segment_counts",
+                 height=35 * (len(segment_counts) + 1) + 3, column_config=counts_config)
     segment = picker(grid_picked, segments_shown, "rfm_pick", "rfm_segment", "segments_page.list_of_segment",
                      dict(zip(segment_counts["rfm_segment"], segment_counts["customers"])))
     if segment is not None:
@@ -291,35 +222,15 @@ with value_tab:
         st.caption(t("segments_page.margin_estimated", columns=", ".join(missing["margin"])))
     points = state.segments_query(segment_summaries.pareto_points, rules, rules.value.abc_shares)
     tier_names = {code: name("value_tier", code) for code in tiers.TIERS}
-    hover = [t("segments_page.hover_pareto", customers=fmt.pct(r.customer_share), share=fmt.pct(r.measure_share),
-               measure=t(f"segments_page.measure_in_text.{measure}"), tier=tier_names[r.tier])
-             for r in points.itertuples()]
     left, right = st.columns(2)
     with left:
-        fig = segment_charts.pareto_curve(
-            points["customer_share"].to_numpy(), points["measure_share"].to_numpy(), list(points["tier"]),
-            tier_names, hover, t("segments_page.chart.pareto", measure=t(f"segments_page.measure_in_text.{measure}")),
-            t("segments_page.pareto_x"), t("segments_page.pareto_y", measure=t(f"segments_page.measure_in_text.{measure}")))
+        fig = segment_view.pareto_chart(points, measure)
         tier_picked = chart(fig, key="pareto", selectable=True)
     with right:
-        quadrants = state.segments_query(tiers.breakdown, rules, "core_quadrant")
-        quadrants = quadrants[quadrants["core_quadrant"].isin(tiers.QUADRANTS)]
-        position = {"core": (1, 1), "rising": (0, 1), "harvest": (1, 0), "marginal": (0, 0)}
-        frame = quadrants.assign(key=quadrants["core_quadrant"],
-                                 x=[position[q][0] for q in quadrants["core_quadrant"]],
-                                 y=[position[q][1] for q in quadrants["core_quadrant"]])
-        labels = [f"{name('core_quadrant', q)}<br>{fmt.count(n)}" for q, n in zip(frame["key"], frame["customers"])]
-        hover = [t("segments_page.hover_group", group=name("core_quadrant", r.key), customers=fmt.count(r.customers),
-                   customer_share=fmt.pct(r.customer_share), revenue=fmt.money(r.revenue, language, cur),
-                   revenue_share=fmt.pct(r.revenue_share)) for r in frame.itertuples()]
-        fig = segment_charts.quadrant_bubbles(
-            frame, "x", "y", "customers", labels, hover, t("segments_page.chart.quadrant"),
-            t("segments_page.quadrant_x"), t("segments_page.quadrant_y"))
-        fig.update_xaxes(ticktext=[t("segments_page.low"), t("segments_page.high")])
-        fig.update_yaxes(ticktext=[t("segments_page.low"), t("segments_page.high")])
+        frame = segment_view.quadrants(state.segments_query(tiers.breakdown, rules, "core_quadrant"))
+        fig = segment_view.quadrant_chart(frame, language, cur)
         quadrant_picked = chart(fig, key="quadrant", selectable=True)
-    tier_counts = state.segments_query(tiers.breakdown, rules, "value_tier")
-    tier_counts = tier_counts[tier_counts["value_tier"].isin(tiers.TIERS)].set_index("value_tier")
+    tier_counts = segment_view.by_tier(state.segments_query(tiers.breakdown, rules, "value_tier"))
     columns = st.columns(3)
     for column, tier in zip(columns, tiers.TIERS):
         if tier in tier_counts.index:
@@ -381,8 +292,6 @@ with ladder_tab:
 with breakdown_tab:
     by = st.radio(t("segments_page.split_by"), ("rfm_segment", "value_tier", "relationship_level"),
                   key="keep_segments_split_by", horizontal=True, format_func=labeller("table"))
-    by_codes = {"rfm_segment": [*tiers.SEGMENTS, tiers.PROSPECT], "value_tier": list(tiers.TIERS),
-                "relationship_level": list(tiers.LEVELS)}[by]
     if by == "relationship_level" and "relationship_form" in missing:
         unlock("relationship_form")
     else:
@@ -394,28 +303,13 @@ with breakdown_tab:
                 continue
             frame = state.segments_query(segment_summaries.category_split, rules, str(store.path), as_of, by) \
                 if dimension == "category" else state.segments_query(segment_summaries.cross, rules, dimension, by)
-            frame = frame.reset_index(drop=True)
-            extra = [c for c in frame[by].unique() if c not in by_codes]
-            by_labels = {code: name(by, code) for code in [*by_codes, *extra] if code in set(frame[by])}
-            dimension_labels = {d: name(dimension, d) for d in frame[dimension].unique()}
-            hover = [t("segments_page.hover_part", dimension=dimension_labels[r[dimension]], group=by_labels[r[by]],
-                       customers=fmt.count(r["customers"]), revenue=fmt.money(r["revenue"], language, cur))
-                     for _, r in frame.iterrows()]
-            fig = segment_charts.stacked_groups(frame, dimension, by, "revenue", dimension_labels, by_labels, hover,
-                                                t(f"segments_page.chart.by_{dimension}", group=t(f"table.{by}")),
-                                                t("segments_page.revenue_axis", currency=cur))
-            fig = charts.money_axis(fig, "x", frame.groupby(dimension)["revenue"].sum().to_numpy(), language, cur)
+            fig = segment_view.split_chart(frame, dimension, by, language, cur)
             picked_parts += [(dimension, p) for p in chart(fig, key=f"split_{dimension}", selectable=True)]
         st.caption(t("segments_page.click_hint"))
         if picked_parts:
             dimension, part = picked_parts[0]
             where, group = part.split("|", 1)
-            rows = tiers.group_customers(table, by, group)
-            if dimension == "category":
-                bought = state.query(customers.bought_in_category, None if where == UNKNOWN else where, as_of)
-                rows = rows[rows["customer_id"].isin(bought["customer_id"])]
-            else:
-                rows = tiers.group_customers(rows, dimension, where)
+            rows = segment_view.part_rows(table, by, group, dimension, where, as_of)
             explain(by, group)
             show_customers(rows, "split_customers",
                            t("segments_page.customers_of_part", group=name(by, group), where=name(dimension, where)),
@@ -432,51 +326,28 @@ with migration_tab:
                                max_value=later - timedelta(days=1), key=f"keep_segments_earlier_{base}", format="YYYY-MM-DD")
     movers_only = third.toggle(t("segments_page.movers_only"), value=True, key="keep_segments_movers_only")
     migration = state.segment_migration(rules, later, earlier)
-    flows = migration.flows
-    if movers_only:
-        flows = flows[flows["from_segment"] != flows["to_segment"]]
-    flows = flows[~((flows["from_segment"].isin([tiers.ABSENT, tiers.PROSPECT])) & (flows["to_segment"] == tiers.PROSPECT))]
-    flows = flows.reset_index(drop=True)
+    flows = segment_view.shown_flows(migration.flows, movers_only)
     if flows.empty:
         st.info(t("segments_page.no_flows", earlier=fmt.day(earlier), later=fmt.day(later)))
     else:
-        def node_name(code: str) -> str:
-            return name("rfm_segment", code)
-
-        sources = [f"from:{c}" for c in flows["from_segment"]]
-        targets = [f"to:{c}" for c in flows["to_segment"]]
-        node_keys = list(dict.fromkeys(sources)) + list(dict.fromkeys(targets))
-        node_labels = [node_name(k.split(":", 1)[1]) for k in node_keys]
-        hover = [t("segments_page.hover_flow", source=node_name(r.from_segment), target=node_name(r.to_segment),
-                   customers=fmt.count(r.customers), revenue=fmt.money(r.period_revenue, language, cur))
-                 for r in flows.itertuples()]
-        keys = [f"{r.from_segment}|{r.to_segment}" for r in flows.itertuples()]
-        fig = segment_charts.sankey(sources, targets, list(flows["customers"]), node_keys, node_labels, keys, hover,
-                                    t("segments_page.chart.migration", earlier=fmt.day(earlier), later=fmt.day(later)))
-        chart(fig, key="migration")
-        top = flows.head(12)  # the biggest flows, as bars: Sankey bands cannot be clicked, bars can
-        top_keys = [f"{r.from_segment}|{r.to_segment}" for r in top.itertuples()]
-        fig = charts.ranked_bars(
-            top.assign(label=[f"{node_name(r.from_segment)} → {node_name(r.to_segment)}" for r in top.itertuples()]),
-            "label", "customers", [hover[keys.index(k)] for k in top_keys], t("segments_page.chart.flows"),
-            t("segments_page.customers_axis"), "", colors=[segment_charts.colour(c) for c in top["to_segment"]],
-            keys=top_keys)
-        flow_picked = chart(fig, key="flows", selectable=True)
-        flow_names = dict(zip(keys, hover))
+        flow_names = segment_view.flow_hover(flows, language, cur)
+        sankey, bars = segment_view.flow_charts(
+            flows, flow_names, t("segments_page.chart.migration", earlier=fmt.day(earlier), later=fmt.day(later)))
+        chart(sankey, key="migration")
+        flow_picked = chart(bars, key="flows", selectable=True)
         click = flow_picked[0] if flow_picked else None
         if click is not None and click != st.session_state.get("flow_pick_click") and click in flow_names:
             st.session_state["flow_pick"] = click
         st.session_state["flow_pick_click"] = click
-        flow = st.selectbox(t("segments_page.list_of_flow"), keys, index=None, key="flow_pick",
+        flow = st.selectbox(t("segments_page.list_of_flow"), list(flow_names), index=None, key="flow_pick",
                             placeholder=t("segments_page.pick"), format_func=flow_names.get)
         if flow is not None:
             source, target = flow.split("|", 1)
             moved = tiers.flow_customers(migration, source, target)
-            rows = table.set_index("customer_id").reindex(moved["customer_id"]).reset_index()
-            rows["revenue"], rows["rfm_segment"] = moved["revenue"].to_numpy(), moved["to_segment"].to_numpy()
+            rows = segment_view.flow_rows(table, moved)
             if target != tiers.PROSPECT:
                 explain("rfm_segment", target)
-            show_customers(rows, "flow_customers", t("segments_page.customers_of_flow", source=node_name(source),
-                                                                                  target=node_name(target)),
-                           {t("segments_page.earlier"): f"{fmt.day(earlier)}: {node_name(source)}",
-                            t("segments_page.later"): f"{fmt.day(later)}: {node_name(target)}"})
+            show_customers(rows, "flow_customers", t("segments_page.customers_of_flow", source=name("rfm_segment", source),
+                                                                                  target=name("rfm_segment", target)),
+                           {t("segments_page.earlier"): f"{fmt.day(earlier)}: {name('rfm_segment', source)}",
+                            t("segments_page.later"): f"{fmt.day(later)}: {name('rfm_segment', target)}"})

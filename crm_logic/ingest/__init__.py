@@ -22,10 +22,12 @@ Public API (what ui/importer.py, views/data.py, __main__.py and the tests use):
 - `ImportOptions(date_order, decimal, currency, status_classes, refunds, duplicates, guests, platform,
   sheet, header_row)`: the user's choices, defaults documented on the class.
 - `import_files(store, sources, mapping=None, fmt=None, skip_invalid=False, replace=False, progress=None,
-  today=None, options=None) -> ImportResult`, raising `ImportRejected` (`.report`) with the base unchanged.
+  today=None, options=None) -> ImportResult`, raising `ImportRejected` (`.report`) with the base unchanged;
+  `load_checked(store, checked, skip_invalid=False, replace=False, progress=None)`: the same for files already
+  checked by `validate` (the page loads the check it showed: nothing is read or checked twice).
 - `load_cdnow(store, which="sample")`, `imports_log(store)`; `MAX_UPLOAD_MB`, `FORMATS`.
 """
-from crm_logic.ingest.load import CDNOW_FILES, ImportResult, import_files, imports_log, load_cdnow
+from crm_logic.ingest.load import CDNOW_FILES, ImportResult, import_files, imports_log, load_checked, load_cdnow
 from crm_logic.ingest.platforms import FIELDS, STATUS_CLASSES, auto_mapping, default_status_classes, detect_platform
 from crm_logic.ingest.read import FORMATS, RawTable, read_file
 from crm_logic.ingest.report import FACTS, MAX_LISTED, ImportRejected, Problem, ValidationReport
@@ -36,4 +38,4 @@ MAX_UPLOAD_MB = 200
 __all__ = ["CDNOW_FILES", "FACTS", "FIELDS", "FILE_LEVEL", "FORMATS", "MAX_LISTED", "MAX_UPLOAD_MB", "REQUIRED",
            "STATUS_CLASSES", "TEXT_FIELDS", "ImportOptions", "ImportRejected", "ImportResult", "Problem", "RawTable",
            "Validated", "ValidationReport", "auto_mapping", "default_status_classes", "detect_platform",
-           "import_files", "imports_log", "load_cdnow", "read_file", "validate"]
+           "import_files", "imports_log", "load_cdnow", "load_checked", "read_file", "validate"]

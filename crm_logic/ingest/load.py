@@ -1,23 +1,24 @@
 """Checked rows into the base, all or nothing: one transaction, under the store's write lock.
 
 The already-imported check runs inside that transaction (two imports of one file at the same moment
-leave it imported once), and rows stream from the scratch file to the base through Arrow batches, so
-memory stays flat whatever the file's size.
+leave it imported once), and the base's connection attaches the scratch files read-only and copies the
+rows itself, in DuckDB's threads, so nothing passes through Python and memory stays flat whatever the
+file's size.
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from crm_logic.ingest.read import read_file, staged
+from crm_logic.ingest.read import STAGE_MEMORY, read_file, released
 from crm_logic.ingest.report import ImportRejected, Problem, ValidationReport
-from crm_logic.ingest.validate import FILE_LEVEL, LOADED, ImportOptions, loadable_sql, validate
+from crm_logic.ingest.validate import FILE_LEVEL, ImportOptions, Validated, loadable_sql, validate
 from crm_logic.store import CDNOW_DIR, Store, clear_base
 
 CDNOW_FILES = {"sample": "CDNOW_sample.txt", "master": "CDNOW_master.txt"}
-BATCH_ROWS = 500_000
 
 
 @dataclass
@@ -42,59 +43,87 @@ def import_files(store: Store, sources: Any, mapping: dict[str, str | None] | No
     return _import(store, sources, mapping, fmt, skip_invalid, replace, progress, today, options or ImportOptions(), {})
 
 
+def load_checked(store: Store, checked: list[Validated], skip_invalid: bool = False, replace: bool = False,
+                 progress: Callable[[float, str], None] | None = None) -> ImportResult:
+    """Load files already read and checked (the page's cached check): nothing is read or checked again, and
+    their scratch files are left to whoever made them. Same rules and result as import_files."""
+    return _load_checked(store, checked, skip_invalid, replace, progress or (lambda fraction, stage: None), 0.0, {})
+
+
 def _import(store, sources, mapping, fmt, skip_invalid, replace, progress, today, options, meta) -> ImportResult:
     notify = progress or (lambda fraction, stage: None)
     if isinstance(sources, (str, Path, bytes)) or hasattr(sources, "getvalue") or hasattr(sources, "read"):
         sources = [sources]
-    report, checked = ValidationReport(), []
+    checked = []
     try:
         for i, source in enumerate(sources):
             notify(0.6 * i / len(sources), "ingest.stage.read")
             raw = read_file(source, fmt=fmt, sheet=options.sheet, header_row=options.header_row)
             notify(0.6 * (i + 0.5) / len(sources), "ingest.stage.validate")
-            result = validate(raw, mapping, today, options)
-            if any(raw.file_hash == r.raw.file_hash for r in checked):
-                result.report.problems.insert(0, Problem(raw.file_name, None, None, "already_imported",
-                                                         datetime.now().date().isoformat()))
-            elif not replace:  # early answer; the check that counts runs again inside the transaction
-                with store.cursor() as early:
-                    first = _first_import(early, raw.file_hash)
-                if first:
-                    result.report.problems.insert(0, Problem(raw.file_name, None, None, "already_imported", first))
-            report.add(result.report)
-            checked.append(result)
-        rows_valid = sum(v.rows_valid for v in checked)
-        if any(p.code in FILE_LEVEL for p in report.problems) or (report.problems and not skip_invalid) \
-                or not rows_valid:
-            report.status = "rejected"
-            raise ImportRejected(report)
-
-        notify(0.6, "ingest.stage.load")
-        currency = next((v.currency for v in checked if v.currency), None)
-        now = datetime.now()
-        with store.transaction() as cur:
-            if replace:
-                clear_base(cur)
-            else:
-                for result in checked:
-                    first = _first_import(cur, result.raw.file_hash)
-                    if first:  # imported by someone else while this one was being checked
-                        report.problems.insert(0, Problem(result.raw.file_name, None, None, "already_imported", first))
-                        report.status = "rejected"
-                        raise ImportRejected(report)
-            for key, value in {**({"currency": currency} if currency else {}), **meta}.items():
-                Store.set_meta(cur, key, value)
-            next_id = cur.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
-            customers_new = 0
-            for k, result in enumerate(checked):
-                cur.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            [next_id + k, result.raw.file_name, result.raw.file_hash, now, result.raw.fmt,
-                             result.rows_valid, result.report.facts.get("rows_invalid", 0), replace])
-                customers_new += _load(cur, result, next_id + k)
-                notify(0.6 + 0.4 * (k + 1) / len(checked), "ingest.stage.load")
+            checked.append(validate(raw, mapping, today, options))
+        return _load_checked(store, checked, skip_invalid, replace, notify, 0.6, meta)
     finally:
         for result in checked:
             result.raw.discard()
+
+
+def _load_checked(store, checked, skip_invalid, replace, notify, start, meta) -> ImportResult:
+    """All checked files in one transaction, or ImportRejected; the checks' own reports are not changed."""
+    report = ValidationReport()
+    for k, result in enumerate(checked):
+        file_report = ValidationReport()
+        file_report.add(result.report)
+        if any(result.raw.file_hash == r.raw.file_hash for r in checked[:k]):
+            file_report.problems.insert(0, Problem(result.raw.file_name, None, None, "already_imported",
+                                                   datetime.now().date().isoformat()))
+        elif not replace:  # early answer; the check that counts runs again inside the transaction
+            with store.cursor() as early:
+                first = _first_import(early, result.raw.file_hash)
+            if first:
+                file_report.problems.insert(0, Problem(result.raw.file_name, None, None, "already_imported", first))
+        report.add(file_report)
+    rows_valid = sum(v.rows_valid for v in checked)
+    if any(p.code in FILE_LEVEL for p in report.problems) or (report.problems and not skip_invalid) \
+            or not rows_valid:
+        report.status = "rejected"
+        raise ImportRejected(report)
+
+    notify(start, "ingest.stage.load")
+    currency = next((v.currency for v in checked if v.currency), None)
+    now = datetime.now()
+    aliases = {result.raw.stage: f"stage_{uuid.uuid4().hex[:12]}" for result in checked}
+    with released(list(aliases)):  # the scratch files are read by the base's own connection: no copy through Python
+        try:
+            with store.transaction() as cur:
+                cur.execute(f"SET memory_limit = '{STAGE_MEMORY}'")  # the copy buffers what it may: bound it
+                for stage, alias in aliases.items():
+                    quoted = stage.replace("'", "''")
+                    cur.execute(f"ATTACH '{quoted}' AS {alias} (READ_ONLY)")
+                if replace:
+                    clear_base(cur)
+                else:
+                    for result in checked:
+                        first = _first_import(cur, result.raw.file_hash)
+                        if first:  # imported by someone else while this one was being checked
+                            report.problems.insert(0, Problem(result.raw.file_name, None, None, "already_imported",
+                                                              first))
+                            report.status = "rejected"
+                            raise ImportRejected(report)
+                for key, value in {**({"currency": currency} if currency else {}), **meta}.items():
+                    Store.set_meta(cur, key, value)
+                next_id = cur.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
+                customers_new = 0
+                for k, result in enumerate(checked):
+                    cur.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                [next_id + k, result.raw.file_name, result.raw.file_hash, now, result.raw.fmt,
+                                 result.rows_valid, result.report.facts.get("rows_invalid", 0), replace])
+                    customers_new += _load(cur, f"{aliases[result.raw.stage]}.main.{result.view}", next_id + k)
+                    notify(start + (1 - start) * (k + 1) / len(checked), "ingest.stage.load")
+        finally:  # after the commit (a database written to in a transaction cannot be detached inside it)
+            with store.cursor() as cur:
+                for alias in aliases.values():
+                    cur.execute(f"DETACH DATABASE IF EXISTS {alias}")
+                cur.execute("RESET memory_limit")
     report.status = "imported"
     report.facts.update(rows_loaded=rows_valid, rows_skipped=report.facts.get("rows_invalid", 0),
                         customers_new=customers_new)
@@ -108,33 +137,23 @@ def _first_import(cur, file_hash: str) -> str | None:
     return None if first is None else first.date().isoformat()
 
 
-def _load(cur, result: Validated, import_id: int) -> int:
-    """Stream the file's loadable rows into transactions; add customers not yet known. Returns how many."""
-    columns = ", ".join(c for c in LOADED if c != "amount")
-    with staged(result.raw.stage) as con:
-        lines = con.sql(f"SELECT {columns}, amount FROM ({loadable_sql(result.view)})").to_arrow_reader(BATCH_ROWS)
-        cur.register("incoming", lines)
-        try:
-            cur.execute("""
-                INSERT INTO transactions (customer_id, order_id, order_date, amount, quantity, category, discounted,
-                                          gross_margin, import_id)
-                SELECT customer_id, order_id, CAST(order_date AS DATE), CAST(round(amount, 2) AS DECIMAL(18, 2)),
-                       quantity, category, discounted, CAST(round(gross_margin, 2) AS DECIMAL(18, 2)), ?
-                FROM incoming""", [import_id])
-        finally:
-            cur.unregister("incoming")
-        latest = "arg_max({0}, order_date) FILTER (WHERE {0} IS NOT NULL)"  # as on their latest order
-        people = con.sql(f"""
-            SELECT customer_id, {latest.format('customer_name')} AS name,
-                   {latest.format('customer_class')} AS customer_class, {latest.format('region')} AS region,
-                   {latest.format('industry')} AS industry, {latest.format('channel')} AS channel,
-                   CAST(min(order_date) AS DATE) AS first_date
-            FROM ({loadable_sql(result.view)}) GROUP BY customer_id""").to_arrow_reader(BATCH_ROWS)
-        cur.register("people", people)
-        try:
-            cur.execute("CREATE OR REPLACE TEMP TABLE incoming_people AS SELECT * FROM people")
-        finally:
-            cur.unregister("people")
+def _load(cur, view: str, import_id: int) -> int:
+    """The file's loadable rows (`view`, in the attached scratch file) into transactions; customers not yet
+    known added. Returns how many."""
+    cur.execute(f"""
+        INSERT INTO transactions (customer_id, order_id, order_date, amount, quantity, category, discounted,
+                                  gross_margin, import_id)
+        SELECT customer_id, order_id, CAST(order_date AS DATE), CAST(round(amount, 2) AS DECIMAL(18, 2)),
+               quantity, category, discounted, CAST(round(gross_margin, 2) AS DECIMAL(18, 2)), ?
+        FROM ({loadable_sql(view)})""", [import_id])
+    latest = "arg_max({0}, order_date) FILTER (WHERE {0} IS NOT NULL)"  # as on their latest order
+    cur.execute(f"""
+        CREATE OR REPLACE TEMP TABLE incoming_people AS
+        SELECT customer_id, {latest.format('customer_name')} AS name,
+               {latest.format('customer_class')} AS customer_class, {latest.format('region')} AS region,
+               {latest.format('industry')} AS industry, {latest.format('channel')} AS channel,
+               CAST(min(order_date) AS DATE) AS first_date
+        FROM ({loadable_sql(view)}) GROUP BY customer_id""")
     try:
         cur.execute("""
             UPDATE customers SET created_date = p.first_date FROM incoming_people p

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 import zipfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from crm_logic.ingest.report import Problem
 
 FORMATS = ("csv", "excel", "parquet", "cdnow")
 MAX_LINE_BYTES = 4 * 2**20  # a line longer than this holds no order: it is refused with its line number
-STAGE_MEMORY = "512MB"  # DuckDB's buffer limit while staging and checking (it spills to disk beyond)
+STAGE_MEMORY = "512MB"  # DuckDB's buffer limit while staging, checking and loading (it spills to disk beyond)
 OPEN_STAGES = 4  # scratch connections kept open per process; older ones close (reopening costs ~0.1 s)
 STAGE_MAX_AGE = 6 * 3600  # scratch files older than this (seconds) are removed at the next read
 CDNOW_COLUMNS = ("customer_id", "sample_id", "date", "number_of_cds", "dollar_value")
@@ -70,6 +70,7 @@ def staged(stage: str) -> Iterator[duckdb.DuckDBPyConnection]:
             _close_idle()
             con = duckdb.connect(stage)
             con.execute(f"SET memory_limit = '{STAGE_MEMORY}'")
+            con.execute("SET force_compression = 'uncompressed'")  # scratch: written once, read a few times
             for prepare in CONNECT_HOOKS:
                 prepare(con)
         _connections[stage] = con  # most recently used last
@@ -89,12 +90,31 @@ def _close_idle() -> None:
                 lock.release()
 
 
+@contextmanager
+def released(stages: list[str]) -> Iterator[None]:
+    """The staged files closed and kept closed in this process (their locks held, taken in one order) while
+    another DuckDB connection attaches them: a file must not be open twice in one process."""
+    paths = sorted(set(stages))
+    with _locks_guard:
+        locks = [_locks.setdefault(stage, threading.Lock()) for stage in paths]
+    with ExitStack() as held:
+        for stage, lock in zip(paths, locks):
+            held.enter_context(lock)
+            con = _connections.pop(stage, None)
+            if con is not None:
+                con.execute("PRAGMA disable_checkpoint_on_shutdown")  # the attach replays the log instead
+                con.close()
+        yield
+
+
 def close_stage(stage: str) -> None:
+    """Close a staged file about to be removed: without the checkpoint a close makes (a second at 2M rows)."""
     with _locks_guard:
         lock = _locks.setdefault(stage, threading.Lock())
     with lock:
         con = _connections.pop(stage, None)
         if con is not None:
+            con.execute("PRAGMA disable_checkpoint_on_shutdown")
             con.close()
 
 
@@ -333,7 +353,8 @@ def _header_line(lines: list[str], delimiter: str | None) -> int:
 def _read_csv_natively(raw: RawTable, path: Path) -> bool:
     """DuckDB's reader when every line below the header is one record as wide as the header; False otherwise.
 
-    Nothing is copied: `raw` is a view over the file, numbered in file order by a streaming row_number()."""
+    Nothing is copied: `raw` is a view over the file (numbered in file order by a streaming row_number(), for
+    the preview); validate numbers its own copy of the cells by rowid, in DuckDB's threads."""
     header = next(csv.reader([_line(path, raw.header_row)], delimiter=raw.delimiter))
     width = len(header)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"  # constants, not user input
@@ -341,9 +362,11 @@ def _read_csv_natively(raw: RawTable, path: Path) -> bool:
     source = (f"read_csv('{quoted_path}', delim = '{raw.delimiter}', quote = '\"', escape = '\"', header = false, "
               f"skip = {int(raw.header_row)}, columns = {columns}, auto_detect = false, null_padding = false, "
               f"max_line_size = {MAX_LINE_BYTES}")  # the delimiter is one of ,;\t| (sniffed), never free text
+    filled = " OR ".join(f"c{i} IS NOT NULL" for i in range(width))
     with staged(raw.stage) as con:
         try:
-            records = con.sql(f"SELECT count(*) FROM {source}, store_rejects = true)").fetchall()[0][0]
+            records, raw.n_rows = con.sql(f"SELECT count(*), count(*) FILTER ({filled}) "
+                                          f"FROM {source}, store_rejects = true)").fetchall()[0]
         except duckdb.Error as exc:
             if "line size" in str(exc).lower() or "maximum line" in str(exc).lower():
                 raise _Refused(_long_line(raw, path)) from exc
@@ -351,11 +374,9 @@ def _read_csv_natively(raw: RawTable, path: Path) -> bool:
         rejected = con.sql("SELECT count(*) FROM reject_errors").fetchall()[0][0]
         if rejected or _count_lines(path) != raw.header_row + records:
             return False
-        filled = " OR ".join(f"c{i} IS NOT NULL" for i in range(width))
         con.execute(f"CREATE OR REPLACE VIEW raw_cells AS SELECT * FROM {source})")
         con.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM (SELECT *, row_number() OVER () + "
                     f"{int(raw.header_row)} AS row FROM raw_cells) WHERE {filled}")
-        raw.n_rows = con.sql(f"SELECT count(*) FROM raw_cells WHERE {filled}").fetchall()[0][0]
     raw.columns = _unique([h.strip() for h in header])
     raw.first_line = raw.header_row + 1
     return True

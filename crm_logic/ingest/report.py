@@ -62,7 +62,7 @@ class ValidationReport:
                 lines.append(translate(f"ingest.facts.{key}", lang, count=f"{self.facts[key]:,}",
                                        value="" if value is None else f"{self.currency}{value:,.2f}"))
         for p in self.problems[:limit]:
-            template = "cell" if p.column else "row" if p.row else "file"
+            template = ("cell" if p.row else "column") if p.column else "row" if p.row else "file"
             lines.append(translate(f"ingest.report.{template}", lang, file=p.file, row=p.row, column=p.column,
                                    message=p.message(lang), code=p.code))
         more = len(self.problems) - limit + self.facts.get("problems_not_kept", 0)

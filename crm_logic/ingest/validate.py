@@ -40,12 +40,12 @@ FILE_LEVEL = ("unreadable_file", "missing_column", "empty_file", "already_import
 # Checks on rows that would be loaded: code -> (field whose column is named, SQL condition on `v`).
 ROW_CHECKS = (
     ("missing_customer_id", "customer_id", "guest AND {refuse}"),
-    ("missing_date", "order_date", "date_text IS NULL"),
+    ("missing_date", "order_date", "order_date IS NULL AND date_text IS NULL"),
     ("bad_date", "order_date", "date_text IS NOT NULL AND order_date IS NULL AND NOT date_pending"),
     ("future_date", "order_date", "order_date > DATE '{today}'"),
-    ("missing_amount", "amount", "amount_text IS NULL"),
+    ("missing_amount", "amount", "amount IS NULL AND amount_text IS NULL"),
     ("bad_amount", "amount", "amount_text IS NOT NULL AND (amount IS NULL OR NOT isfinite(amount) OR abs(amount) >= 1e16)"),
-    ("missing_quantity", "quantity", "derived AND quantity_text IS NULL"),
+    ("missing_quantity", "quantity", "derived AND quantity IS NULL AND quantity_text IS NULL"),
     ("bad_value", "quantity", "quantity_text IS NOT NULL AND quantity IS NULL"),
     ("bad_value", "gross_margin", "margin_text IS NOT NULL AND gross_margin IS NULL"),
     ("bad_value", "discounted", "discount_text IS NOT NULL AND discounted IS NULL"),
@@ -58,8 +58,7 @@ _COMPACT = r"[0-9]{8}"
 _XY = r"([0-9]{1,2})\s*([-/.])\s*([0-9]{1,2})\s*[-/.]\s*([0-9]{4})"
 _SERIAL = r"[0-9]{5}(\.[0-9]+)?"
 _MACROS = rf"""
-CREATE OR REPLACE TEMP MACRO cell(x) AS nullif(CASE
-    WHEN left(x, 1) IN (' ', chr(9), chr(10), chr(13), chr(12288)) OR right(x, 1) IN (' ', chr(9), chr(10), chr(13), chr(12288))
+CREATE OR REPLACE TEMP MACRO cell(x) AS nullif(CASE WHEN regexp_matches(x, '^[ \t\n\r　]|[ \t\n\r　]$')
     THEN trim(x, ' ' || chr(9) || chr(10) || chr(13) || chr(12288)) ELSE x END, '');
 CREATE OR REPLACE TEMP MACRO halfwidth(x) AS translate(x, '０１２３４５６７８９．，－＋（）／：￥　',
                                                           '0123456789.,-+()/:¥ ');
@@ -232,18 +231,20 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
     amount_col = col["amount"] if not derived else col["unit_price"]
 
     with staged(raw.stage) as con:
-        result.date_order = _date_order(con, col["order_date"], options.date_order, report, name, cols)
-        result.decimal = _decimal(con, amount_col, options.decimal, report)
-        result.currency = _currency(con, col, amount_col, options.currency, result.platform, report, name)
+        scan = _scan(con, col["order_date"], amount_col)
+        result.date_order = _date_order(scan, options.date_order, report, name, cols)
+        result.decimal = _decimal(con, scan, amount_col, options.decimal, report)
+        result.currency = _currency(con, scan, col, options.currency, result.platform, report, name)
         report.currency = result.currency or ""
         classes = {**default_status_classes(), **{k.strip().lower(): v for k, v in options.status_classes.items()}}
         key = hashlib.sha1(json.dumps([cols, asdict(options), today.isoformat(), result.date_order, result.decimal],
                                       sort_keys=True, default=str).encode()).hexdigest()[:12]
         result.view = f"valid_{key}"
         if not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [result.view]).fetchall()[0][0]:
-            con.execute("BEGIN TRANSACTION")  # one commit for the whole build: each one costs a disk sync
+            _parse(con, key, col, derived, result, today)  # committed alone: rowids are final once committed
+            con.execute("BEGIN TRANSACTION")  # one commit for the rest: each one costs a disk sync
             try:
-                _build(con, key, col, derived, result, classes, options, today)
+                _orders(con, key, derived, result, classes, options, today)
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
@@ -262,13 +263,27 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
     return result
 
 
-def _date_order(con, column: str, chosen: str, report: ValidationReport, name: str, cols) -> str | None:
+def _scan(con, date_col: str, amount_col: str) -> dict:
+    """What detection needs, in one pass over the cells: the day/month fields of dates written like 05/06/2024
+    (only cells that are not plain ISO dates are looked at), whether amounts hold a comma, and the currency
+    marks of amounts that are not plain numbers."""
+    names = ("first", "second", "dots", "xy_dates", "commas", "dollars", "yuan", "euros", "pounds")
+    values = con.sql(f"""
+        SELECT max(CAST(regexp_extract(xy, '^{_XY}$', 1) AS INTEGER)), max(CAST(regexp_extract(xy, '^{_XY}$', 3) AS INTEGER)),
+               count(*) FILTER (regexp_extract(xy, '^{_XY}$', 2) = '.'), count(xy),
+               count(*) FILTER (contains(amount, ',')),
+               count(*) FILTER (mark LIKE '%$%'), count(*) FILTER (regexp_matches(mark, '[¥￥元]|RMB|CNY')),
+               count(*) FILTER (regexp_matches(mark, '€|EUR')), count(*) FILTER (mark LIKE '%£%')
+        FROM (SELECT CASE WHEN regexp_full_match(t, '{_XY}') THEN t END AS xy, amount,
+                     CASE WHEN TRY_CAST(cell(amount) AS DOUBLE) IS NULL THEN amount END AS mark
+              FROM (SELECT CASE WHEN quick_day({date_col}) IS NULL THEN date_text(cell({date_col})) END AS t,
+                           {amount_col} AS amount FROM raw_cells))""").fetchall()[0]
+    return dict(zip(names, values))
+
+
+def _date_order(scan: dict, chosen: str, report: ValidationReport, name: str, cols) -> str | None:
     """ymd/mdy/dmy for dates like 05/06/2024: from the data where a day is above 12, dots as day.month; else ask."""
-    first, second, dots, n = con.sql(f"""
-        SELECT max(CAST(regexp_extract(t, '^{_XY}$', 1) AS INTEGER)), max(CAST(regexp_extract(t, '^{_XY}$', 3) AS INTEGER)),
-               count(*) FILTER (regexp_extract(t, '^{_XY}$', 2) = '.'), count(*)
-        FROM (SELECT date_text(cell({column})) AS t FROM raw_cells WHERE quick_day(cell({column})) IS NULL)
-        WHERE regexp_full_match(t, '{_XY}')""").fetchall()[0]
+    first, second, dots, n = scan["first"], scan["second"], scan["dots"], scan["xy_dates"]
     if chosen != "auto":
         order = chosen
     elif not n:
@@ -286,9 +301,9 @@ def _date_order(con, column: str, chosen: str, report: ValidationReport, name: s
     return order
 
 
-def _decimal(con, column: str, chosen: str, report: ValidationReport) -> str:
+def _decimal(con, scan: dict, column: str, chosen: str, report: ValidationReport) -> str:
     """',' when amounts show a decimal comma (1531,75 or 1.234,50) and no decimal point; '.' otherwise."""
-    if chosen == "auto" and con.sql(f"SELECT count(*) FROM raw_cells WHERE contains({column}, ',')").fetchall()[0][0]:
+    if chosen == "auto" and scan["commas"]:
         commas, points = con.sql(f"""
             SELECT count(*) FILTER (regexp_matches(t, '[0-9],[0-9]{{1,2}}$') OR regexp_matches(t, '\\.[0-9]{{3}},')),
                    count(*) FILTER (regexp_matches(t, '[0-9]\\.[0-9]{{1,2}}$') OR regexp_matches(t, ',[0-9]{{3}}\\.'))
@@ -300,7 +315,7 @@ def _decimal(con, column: str, chosen: str, report: ValidationReport) -> str:
     return chosen
 
 
-def _currency(con, col, amount_col, chosen, platform, report, name) -> str | None:
+def _currency(con, scan: dict, col, chosen, platform, report, name) -> str | None:
     """The option, else the currency column (one currency only), else the amounts' prefixes, else the platform."""
     if chosen:
         symbol = chosen
@@ -313,10 +328,7 @@ def _currency(con, col, amount_col, chosen, platform, report, name) -> str | Non
                 report.problems.append(Problem(name, None, None, "mixed_currencies", ", ".join(sorted(codes))))
             symbol = currency_symbol(codes[0]) if len(codes) == 1 else None
         if symbol is None:
-            marks = con.sql(f"""SELECT count(*) FILTER (t LIKE '%$%'), count(*) FILTER (regexp_matches(t, '[¥￥元]|RMB|CNY')),
-                                       count(*) FILTER (regexp_matches(t, '€|EUR')), count(*) FILTER (t LIKE '%£%')
-                                FROM (SELECT cell({amount_col}) AS t FROM raw_cells
-                                      WHERE TRY_CAST(cell({amount_col}) AS DOUBLE) IS NULL)""").fetchall()[0]
+            marks = [scan[k] for k in ("dollars", "yuan", "euros", "pounds")]
             if max(marks):
                 symbol = ("$", "¥", "€", "£")[marks.index(max(marks))]
         symbol = symbol or platform_currency(platform)
@@ -325,46 +337,77 @@ def _currency(con, col, amount_col, chosen, platform, report, name) -> str | Non
     return symbol
 
 
-def _build(con, key: str, col: dict[str, str], derived: bool, result: Validated, classes: dict[str, str],
-           options: ImportOptions, today: date) -> None:
-    """checked_<key>: each row parsed once; fixes_<key>: the few rows of orders needing attention; the view."""
+def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated, today: date) -> None:
+    """checked_<key>: each row parsed once, in DuckDB's threads; lines_<key>: its non-blank rows, numbered."""
     comma = "true" if result.decimal == "," else "false"
     xy = "NULL" if result.date_order in (None, "ymd") else f"'{_XY_ORDER[result.date_order]}'"
-    pending = f"regexp_full_match(date_text(date_text), '{_XY}')" if result.date_order is None else "false"  # asked
+    pending = f"regexp_full_match(date_text(cell(date_cell)), '{_XY}')" if result.date_order is None else "false"
+
+    def raw_cell(f):
+        return col[f] if f in col else "CAST(NULL AS VARCHAR)"
 
     def cell(f):
         return f"cell({col[f]})" if f in col else "CAST(NULL AS VARCHAR)"
 
-    amount_text = cell("unit_price") if derived else cell("amount")
-    read = _number("amount_text", comma)
+    read = _number("amount_cell", comma)
     amount = f"quantity * {read}" if derived else read
     all_cells = ", ".join(f"c{i}" for i in range(len(result.raw.columns)))
     in_place = result.raw.first_line is not None
     blank = " AND ".join(f"c{i} IS NULL" for i in range(len(result.raw.columns))) if in_place else "false"
-    yes, no = (", ".join(f"'{w}'" for w in words) for words in (YES, NO))  # constants, not user input
-    # Cells as text first, then values: the common forms through DuckDB's own casts, the rest cleaned. A CSV
-    # read in place is numbered here, in file order (a streaming row_number), lines of bare delimiters too.
-    con.execute(f"""CREATE OR REPLACE TABLE checked_{key} AS
-        SELECT * EXCLUDE (amount_read),
-               CASE WHEN quantity < 0 THEN -abs(amount_read) ELSE amount_read END AS amount_signed FROM (
+    yes, no = ("|".join(words) for words in (YES, NO))  # constants, not user input; a regex, not an IN list
+    # (which DuckDB turns into a join, and a join would break the copy's order)
+    # Values and flags, each cell parsed once in DuckDB's threads: the common forms through its own casts, the
+    # rest cleaned. A cell's text is kept only where its value is missing or unusable (for the problem list).
+    # A CSV read in place gets its row numbers from the table's rowid: the copy keeps file order (checked).
+    outputs = {  # column: (SQL, kept in the table?, type); the others are constants in lines_<key>
+        "customer_id": ("customer_id", True, "VARCHAR"), "order_id": ("order_id", "order_id" in col, "VARCHAR"),
+        "order_date": ("order_date", True, "DATE"),
+        "date_pending": (f"order_date IS NULL AND {pending}", result.date_order is None, "BOOLEAN"),
+        "date_text": (f"CASE WHEN order_date IS NULL OR order_date > DATE '{today.isoformat()}' THEN cell(date_cell) END",
+                      True, "VARCHAR"),
+        "amount_signed": ("CASE WHEN quantity < 0 THEN -abs(amount_read) ELSE amount_read END", True, "DOUBLE"),
+        "amount_text": ("CASE WHEN amount_read IS NULL OR NOT isfinite(amount_read) OR abs(amount_read) >= 1e16 "
+                        "THEN cell(amount_cell) END", True, "VARCHAR"),
+        "quantity": ("quantity", "quantity" in col, "DOUBLE"),
+        "quantity_text": ("CASE WHEN quantity IS NULL THEN cell(quantity_cell) END", "quantity" in col, "VARCHAR"),
+        "gross_margin": ("gross_margin", "gross_margin" in col, "DOUBLE"),
+        "margin_text": ("CASE WHEN gross_margin IS NULL THEN cell(margin_cell) END", "gross_margin" in col, "VARCHAR"),
+        "discounted": ("discounted", "discounted" in col, "BOOLEAN"),
+        "discount_text": ("CASE WHEN discounted IS NULL THEN discount_text END", "discounted" in col, "VARCHAR"),
+        "status": ("status", "status" in col, "VARCHAR"),
+        **{f: (f, f in col, "VARCHAR") for f in (*TEXT_FIELDS, "customer_class")},
+        "line_hash": ("line_hash", True, "UBIGINT"), "blank": ("blank", in_place, "BOOLEAN"),
+    }
+    kept = ", ".join(f"{sql} AS {name}" for name, (sql, keep, _) in outputs.items() if keep)
+    constants = "".join(f", {'false' if kind == 'BOOLEAN' else f'CAST(NULL AS {kind})'} AS {name}"
+                        for name, (_, keep, kind) in outputs.items() if not keep)
+    _ordered_copy(con, f"checked_{key}", f"""
+        SELECT {'' if in_place else 'row, '}{kept} FROM (
         SELECT *, {amount} AS amount_read FROM (
-        SELECT *, CASE WHEN quick_day(date_text) IS NOT NULL THEN quick_day(date_text)
-                       ELSE day(date_text(date_text), {xy}) END AS order_date,
-               {pending} AS date_pending, {_number('quantity_text', comma)} AS quantity,
-               {_number('margin_text', comma)} AS gross_margin,
-               CASE WHEN lower(discount_text) IN ({yes}) THEN true WHEN lower(discount_text) IN ({no}) THEN false
+        SELECT *, CASE WHEN quick_date IS NOT NULL THEN quick_date ELSE day(date_text(cell(date_cell)), {xy}) END
+                      AS order_date,
+               {_number('quantity_cell', comma)} AS quantity, {_number('margin_cell', comma)} AS gross_margin,
+               CASE WHEN regexp_full_match(lower(discount_text), '{yes}') THEN true
+                    WHEN regexp_full_match(lower(discount_text), '{no}') THEN false
                     WHEN regexp_full_match(discount_text, '[0-9.]+折') THEN true
                     ELSE {_number('discount_text', comma)} <> 0 END AS discounted
         FROM (
-        SELECT {f'row_number() OVER () + {int(result.raw.first_line) - 1}' if in_place else 'row'} AS row,
-               {cell('customer_id')} AS customer_id, {cell('order_id')} AS order_id,
-               {cell('order_date')} AS date_text, {amount_text} AS amount_text, {cell('quantity')} AS quantity_text,
-               {cell('gross_margin')} AS margin_text, {cell('discounted')} AS discount_text,
-               lower({cell('status')}) AS status,
+        SELECT {'' if in_place else 'row, '}{cell('customer_id')} AS customer_id, {cell('order_id')} AS order_id,
+               {raw_cell('order_date')} AS date_cell, quick_day({raw_cell('order_date')}) AS quick_date,
+               {raw_cell('unit_price' if derived else 'amount')} AS amount_cell,
+               {raw_cell('quantity')} AS quantity_cell, {raw_cell('gross_margin')} AS margin_cell,
+               {cell('discounted')} AS discount_text, lower({cell('status')}) AS status,
                {', '.join(f"{cell(f)} AS {f}" for f in (*TEXT_FIELDS, 'customer_class'))},
                hash({all_cells}) AS line_hash, {blank} AS blank
         FROM raw_cells)))""")
-    con.execute(f"CREATE OR REPLACE VIEW lines_{key} AS SELECT * FROM checked_{key} WHERE NOT blank")
+    number = f"rowid + {int(result.raw.first_line)} AS row, " if in_place else ""
+    con.execute(f"CREATE OR REPLACE VIEW lines_{key} AS SELECT {number}*{constants} FROM checked_{key} WHERE NOT blank")
+
+
+def _orders(con, key: str, derived: bool, result: Validated, classes: dict[str, str], options: ImportOptions,
+            today: date) -> None:
+    """fixes_<key>: the few rows of orders needing attention (repeated lines, values carried or in conflict);
+    the views of parsed, classed and checked rows."""
     prefixed = con.sql(f"SELECT count(*) FROM lines_{key} WHERE order_id LIKE 'C%'").fetchall()[0][0] and con.sql(
         f"""SELECT count(*) FILTER (regexp_full_match(order_id, 'C[0-9]+')) > 0
                    AND count(*) FILTER (regexp_full_match(order_id, '[0-9]+')) > 0 FROM lines_{key}""").fetchall()[0][0]
@@ -374,8 +417,8 @@ def _build(con, key: str, col: dict[str, str], derived: bool, result: Validated,
     con.execute(f"""CREATE OR REPLACE TABLE orders_{key} AS
         SELECT order_id FROM lines_{key} WHERE order_id IS NOT NULL GROUP BY order_id
         HAVING count(*) > 1 AND (min(customer_id) <> max(customer_id) OR min(order_date) <> max(order_date)
-            OR min(status) <> max(status) OR count(customer_id) < count(*) OR count(date_text) < count(*)
-            OR count(status) < count(*))""")
+            OR min(status) <> max(status) OR count(customer_id) < count(*) OR count(status) < count(*)
+            OR bool_or(order_date IS NULL AND date_text IS NULL))""")
     con.execute(f"""CREATE OR REPLACE TABLE fixes_{key} AS
         WITH lines AS (SELECT c.* FROM lines_{key} c SEMI JOIN orders_{key} USING (order_id)),
         firsts AS (SELECT order_id, min(row) AS first_row,
@@ -386,7 +429,7 @@ def _build(con, key: str, col: dict[str, str], derived: bool, result: Validated,
         SELECT coalesce(l.row, r.row) AS row, l.customer_id, l.carried_day, l.status, l.conflict_row,
                r.dup_row FROM (
             SELECT c.row, coalesce(c.customer_id, o.customer) AS customer_id,
-                   CASE WHEN c.date_text IS NULL THEN o.day END AS carried_day,
+                   CASE WHEN c.order_date IS NULL AND c.date_text IS NULL THEN o.day END AS carried_day,
                    coalesce(c.status, o.order_status) AS status,
                    CASE WHEN (c.customer_id IS NOT NULL AND c.customer_id <> o.customer)
                           OR (c.order_date IS NOT NULL AND c.order_date <> o.day) THEN o.first_row END AS conflict_row
@@ -400,7 +443,7 @@ def _build(con, key: str, col: dict[str, str], derived: bool, result: Validated,
     problem = " OR ".join(f"({_check(cond, options, today)})" for _, _, cond in ROW_CHECKS)
     con.execute(f"""CREATE OR REPLACE VIEW parsed_{key} AS
         SELECT c.row, coalesce(f.customer_id, c.customer_id) AS customer_id, c.order_id,
-               CASE WHEN f.carried_day IS NOT NULL THEN 'carried' ELSE c.date_text END AS date_text,
+               c.date_text,
                coalesce(c.order_date, f.carried_day) AS order_date,
                c.amount_text, c.quantity_text, c.quantity,
                {"CASE WHEN regexp_full_match(c.order_id, 'C[0-9]+') THEN -abs(c.amount_signed) ELSE c.amount_signed END"
@@ -423,6 +466,16 @@ def _build(con, key: str, col: dict[str, str], derived: bool, result: Validated,
                    coalesce({problem}, false) AS problem,
                    v.class = 'refunded' AND {refunds_return} AS refund_return
             FROM classed_{key} v)""")
+
+
+def _ordered_copy(con, table: str, select: str) -> None:
+    """CREATE TABLE AS in DuckDB's threads keeping the source's order (its rowids are then file order): only a
+    plan DuckDB runs as an order-preserving batch copy qualifies; a join in it (an IN list of five or more
+    values becomes one) would shuffle the rows, so such a plan is refused rather than misnumber rows."""
+    plan = con.sql(f"EXPLAIN CREATE OR REPLACE TABLE {table} AS {select}").fetchall()[0][1]
+    if "Batch Create Table As" not in plan or "Join" in plan:
+        raise RuntimeError(f"the copy into {table} would not keep the file's order:\n{plan}")
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}")
 
 
 def _check(condition: str, options: ImportOptions, today: date) -> str:

@@ -131,10 +131,15 @@ def grid_counts(table: pd.DataFrame, rules: SegmentRules | None = None) -> pd.Da
     """Customers and revenue in every R × F cell (all cells, empty ones at 0) with the cell's segment."""
     rules = rules or DEFAULT_RULES
     scale, grid = rules.rfm.scale, rules.rfm.segment_grid()
-    buyers = table[table["r_score"].notna()]
-    counts = buyers.groupby(["r_score", "f_score"]).agg(customers=("customer_id", "size"), revenue=("revenue", "sum"))
-    cells = pd.MultiIndex.from_product([range(scale, 0, -1), range(1, scale + 1)], names=["r_score", "f_score"])
-    out = counts.reindex(cells, fill_value=0).reset_index()
+    scored = table["r_score"].notna().to_numpy()
+    r = table["r_score"].to_numpy(np.int64, na_value=1)[scored]
+    f = table["f_score"].to_numpy(np.int64, na_value=1)[scored]
+    cell = (scale - r) * scale + (f - 1)  # rows R scale..1, columns F 1..scale: the grid's own order
+    out = pd.DataFrame({"r_score": np.repeat(np.arange(scale, 0, -1), scale),
+                        "f_score": np.tile(np.arange(1, scale + 1), scale),
+                        "customers": np.bincount(cell, minlength=scale * scale),
+                        "revenue": np.bincount(cell, weights=table["revenue"].to_numpy(float)[scored],
+                                               minlength=scale * scale)})
     out["segment"] = [grid[scale - r][f - 1] for r, f in zip(out["r_score"], out["f_score"])]
     return out
 
@@ -159,10 +164,11 @@ def category_breakdown(store: Store, table: pd.DataFrame, as_of: date, by: str |
     with store.cursor() as cur:
         cur.register("segment_groups", groups)
         frame = cur.execute(
-            """SELECT coalesce(t.category, ?) AS category, g."group", count(DISTINCT t.customer_id) AS customers,
-                      sum(t.amount)::DOUBLE AS revenue
-               FROM transactions t JOIN segment_groups g USING (customer_id)
-               WHERE t.order_date <= ? GROUP BY ALL ORDER BY revenue DESC""",
+            """WITH bought AS (  -- one row per customer and category: customers are counted, not distinct lines
+                   SELECT coalesce(category, ?) AS category, customer_id, sum(amount) AS revenue FROM transactions
+                   WHERE order_date <= ? GROUP BY ALL)
+               SELECT b.category, g."group", count(*) AS customers, sum(b.revenue)::DOUBLE AS revenue
+               FROM bought b JOIN segment_groups g USING (customer_id) GROUP BY ALL ORDER BY revenue DESC""",
             [UNKNOWN, as_of]).df()
     frame = frame.rename(columns={"group": by}) if by else frame.drop(columns="group")
     return frame

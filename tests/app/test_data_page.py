@@ -58,25 +58,39 @@ def test_a_bad_date_is_reported_with_its_row_and_nothing_changes(cdnow):
 
 @pytest.fixture
 def downloads(monkeypatch) -> dict[str, bytes]:
-    """The bytes behind every download button drawn, by file name (Streamlit's media storage, recorded)."""
+    """The bytes behind every download button drawn, by file name (Streamlit's media storage, recorded).
+    A download made when clicked (a callable) is made at once, on a thread of its own as Streamlit does,
+    where the script's session state is not at hand."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from streamlit.runtime.media_file_manager import MediaFileManager
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
     served: dict[str, bytes] = {}
-    keep = MemoryMediaFileStorage.load_and_get_id
+    keep, keep_deferred = MemoryMediaFileStorage.load_and_get_id, MediaFileManager.add_deferred
 
     def record(self, path_or_data, mimetype, kind, filename=None):
         served[filename] = path_or_data
         return keep(self, path_or_data, mimetype, kind, filename)
 
+    def make_now(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        with ThreadPoolExecutor(1) as worker:
+            served[file_name] = worker.submit(data_callable).result()
+        return keep_deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", make_now)
     return served
 
 
 @pytest.fixture
 def counted(monkeypatch) -> dict[str, int]:
-    """How often the upload is read and checked."""
+    """How often the upload is read and checked (by the page or by an import)."""
+    import importlib
+
     from crm_logic import ingest
 
+    load = importlib.import_module("crm_logic.ingest.load")
     calls = {"read_file": 0, "validate": 0}
     for name in calls:
         original = getattr(ingest, name)
@@ -86,6 +100,7 @@ def counted(monkeypatch) -> dict[str, int]:
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(ingest, name, counting)
+        monkeypatch.setattr(load, name, counting)
     return calls
 
 
@@ -101,6 +116,15 @@ def test_widget_clicks_never_read_or_check_the_upload_again(cdnow, counted):
     quantity = next(box for box in at.selectbox if str(box.key).startswith("map_quantity_"))
     quantity.set_value("amount").run()
     assert counted == {"read_file": 1, "validate": 2}, "a new mapping is a new check, of the same read"
+
+
+def test_the_import_loads_the_check_the_page_shows(cdnow, counted):
+    at = run_page("views/data.py", "en", base="cdnow")
+    at.file_uploader(key="upload").set_value(("orders.csv", GOOD.encode("gbk"), "text/csv")).run()
+    at.button(key="import_button").click().run()
+    assert_clean(at)
+    assert counted == {"read_file": 1, "validate": 1}, "the import neither reads nor checks the file again"
+    assert at.metric[0].value == "6,922", "the three rows were loaded"
 
 
 HOSTILE = ("customer_id,order_date,amount\n"

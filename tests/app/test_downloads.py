@@ -30,14 +30,15 @@ def hostile_cdnow() -> None:
                 cur.execute("""INSERT INTO transactions (customer_id, order_date, amount)
                                SELECT ?, DATE '1997-01-01' + INTERVAL (m) MONTH, 900 FROM range(18) t(m)""", [new])
     Store(base_path("demo")).close()
+LIST_TABS = {"views/clv.py": ("clv_tab", "clv_page.tab.who"), "views/alliances.py": ("alliance_tab", "alliances.tab.lists")}
 
 
 def open_page(page):
-    """The page as a manager opens it; on the CLV page, the tab of the top customers (only the open
-    tab is drawn)."""
+    """The page as a manager opens it, on the tab with its lists (only the open tab is drawn)."""
     at = run_page(page, "en", base="cdnow", timeout=300)
-    if page == "views/clv.py":
-        at.session_state["clv_tab"] = translate("clv_page.tab.who", "en")
+    tab = LIST_TABS.get(page)
+    if tab:
+        at.session_state[tab[0]] = translate(tab[1], "en")
         at.run()
     return at
 

@@ -120,3 +120,16 @@ def test_the_comparison_takes_the_means_of_the_values(values):
     assert inputs["past_margin"] == pytest.approx((values.revenue * 0.3).mean())
     assert inputs["future_margin"] == pytest.approx((values.expected_spend * 0.3 * values.expected_purchases_horizon).mean())
     assert inputs["model_clv"] == pytest.approx(values.clv.mean())
+
+
+def test_histogram_counts_equal_numpys_histogram_of_the_capped_values_edges_included(values):
+    """Bands counted by bisection hold exactly what np.histogram puts in them, also for values lying on
+    a band edge (half-open bands, the last one closed, whales and negatives clipped into the end bands)."""
+    frame = values.copy()
+    frame.loc[10:60, "clv"] = np.repeat([0.0, 100.0, 200.0, 300.0, -50.0], 10).tolist() + [500.0]  # on round edges
+    hist = equity.clv_histogram(frame, bins=20)
+    clv = frame.clv.dropna().to_numpy()
+    edges = np.append(hist.low.to_numpy(), hist.high.iloc[-1])
+    expected, _ = np.histogram(np.clip(clv, edges[0], edges[-1]), bins=edges)
+    assert list(hist.customers) == list(expected)
+    assert hist.customers.iloc[0] == ((clv < edges[1])).sum()

@@ -12,7 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from crm_logic.ingest import ImportOptions, ImportRejected, import_files, imports_log, read_file, validate
+from crm_logic.ingest import (ImportOptions, ImportRejected, import_files, imports_log, load_checked, read_file,
+                              validate)
 from crm_logic.store import Store
 
 TODAY = date(2025, 1, 31)
@@ -78,6 +79,20 @@ def test_duplicate_lines_are_reported_kept_by_default_or_dropped(tmp_path):
         result = import_files(dropped, [path], today=TODAY, options=ImportOptions(duplicates="drop"))
         assert dropped.one("SELECT count(*), sum(amount) FROM transactions") == (len(lines), without)
         assert result.report.facts["duplicates_dropped"] == 3
+
+
+def test_a_check_loads_as_it_was_shown_and_stays_unchanged(tmp_path, store):
+    lines = line_export(5)
+    path = write(tmp_path / "lines.csv", lines)
+    checked = validate(read_file(path), today=TODAY)
+    result = load_checked(store, [checked])
+    revenue = sum((Decimal(l[6]) for l in lines), Decimal(0))
+    assert (result.rows_loaded, store.scalar("SELECT sum(amount) FROM transactions")) == (len(lines), revenue)
+    with pytest.raises(ImportRejected) as again:
+        load_checked(store, [checked])
+    assert [p.code for p in again.value.report.problems] == ["already_imported"]
+    assert checked.report.problems == [] and checked.report.status == "checked", "the shown check is not changed"
+    assert store.scalar("SELECT count(*) FROM transactions") == len(lines)
 
 
 def test_amount_is_quantity_times_unit_price_without_an_amount_column(tmp_path, store):

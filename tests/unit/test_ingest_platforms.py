@@ -231,6 +231,9 @@ def test_ambiguous_day_month_order_is_asked(tmp_path, store):
     [problem] = checked.report.problems
     assert (problem.code, problem.column, problem.row) == ("ambiguous_dates", "order_date", None)
     assert "05/06/2024" in problem.message("en") and "月/日/年" in problem.message("zh")
+    lines = {lang: checked.report.render(lang).splitlines()[-1] for lang in ("en", "zh")}  # a whole-file problem
+    assert lines["en"].startswith("ambiguous.csv, column order_date: ") and "row" not in lines["en"]
+    assert lines["zh"].startswith("ambiguous.csv，order_date 列：") and "行：" not in lines["zh"]
     with pytest.raises(ImportRejected):
         import_files(store, [path], today=TODAY)
     import_files(store, [path], today=TODAY, options=ImportOptions(date_order="dmy"))
