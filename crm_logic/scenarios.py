@@ -37,7 +37,9 @@ Money is present value at the (scenario's) monthly discount rate: equity, invest
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -85,6 +87,8 @@ STEP_KEYS = {"price": ("price", "elasticity"), "acquisition": ("new_customers_pe
 SENSITIVITY_STEP = 0.10  # the tornado: each lever ±10 %
 TOP_GAINERS = 20
 CURVES_KEPT = 8
+OUTCOMES_KEPT = 4   # per-customer arrays: ~30 MB each at a million customers
+RESULTS_KEPT = 64   # headline figures, bridges, tornados, break-evens, tables: small
 
 
 # ---------------------------------------------------------------- levers
@@ -157,6 +161,11 @@ def _check(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _key(levers: dict) -> str:
+    """Lever sets that mean the same scenario share one key."""
+    return json.dumps(normalise(levers), sort_keys=True)
+
+
 def moved_levers(levers: dict) -> dict:
     """Only the levers that differ from the defaults (what is worth storing and showing)."""
     normal = normalise(levers)
@@ -184,21 +193,50 @@ class Base:
     new_spend: float
     new_rate: float
     _baseline: "Outcome | None" = field(default=None, repr=False)
-    _curves: dict = field(default_factory=dict, repr=False)
+    _curves: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _outcomes: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _results: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _remembered(self, kept: OrderedDict, limit: int, key, compute):
+        """compute(), kept under `key` among the last `limit` used. A Base is shared by every session on
+        the server, so the bookkeeping is locked (the computing is not: two sessions may both compute)."""
+        with self._lock:
+            if key in kept:
+                kept.move_to_end(key)
+                return kept[key]
+        value = compute()
+        with self._lock:
+            kept[key] = value
+            while len(kept) > limit:
+                kept.popitem(last=False)
+        return value
 
     def curve(self, months: int, keep: float, pace: float) -> np.ndarray:
         """`behaviour_curve` over the distinct (x, T), remembered for the last few behaviours: the
         customers a lever leaves alone keep the curve they had (CURVES_KEPT of them; ~4 MB each at a
         million customers and 12 months)."""
-        key = (months, float(keep), float(pace))
-        if key not in self._curves:
-            if len(self._curves) >= CURVES_KEPT:
-                self._curves.pop(next(iter(self._curves)))
-            self._curves[key] = behaviour_curve(self.model, self.unit, self.x, self.T, months, keep, pace)
-        return self._curves[key]
+        return self._remembered(self._curves, CURVES_KEPT, (months, float(keep), float(pace)),
+                                lambda: behaviour_curve(self.model, self.unit, self.x, self.T, months, keep, pace))
+
+    def outcome(self, levers: dict) -> "Outcome":
+        """`evaluate`, remembered for the last few scenarios: one rerun of the page asks for a scenario's
+        figures, bridge, segments and gainers, and every rerun a lever did not change asks again."""
+        return self._remembered(self._outcomes, OUTCOMES_KEPT, _key(levers), lambda: evaluate(self, levers))
+
+    def result(self, kind: str, levers: dict, compute, *args):
+        """A small result derived from a scenario (`kind` and `args` say which), remembered likewise."""
+        return self._remembered(self._results, RESULTS_KEPT, (kind, _key(levers), *args), compute)
 
     def has(self, column: str) -> bool:
-        return column in self.customers and self.customers[column].notna().any()
+        return bool(self.options(column))
+
+    def options(self, column: str) -> list[str]:
+        """The groups of a scope column present in the base, sorted (its categories: no pass over the
+        customers on every rerun)."""
+        if column not in self.customers or not isinstance(self.customers[column].dtype, pd.CategoricalDtype):
+            return []
+        return sorted(self.customers[column].cat.categories)
 
     @property
     def baseline(self) -> "Outcome":
@@ -438,8 +476,7 @@ def _apply_moves(base, moves, clv, revenue_12m, margin_12m, margin_stream, weigh
 
 def simulate(base: Base, levers: dict) -> dict:
     """The headline figures of a scenario against the baseline (same code path: `evaluate`)."""
-    before, after = base.baseline, evaluate(base, levers)
-    return summarise(before, after)
+    return dict(base.result("simulate", levers, lambda: summarise(base.baseline, base.outcome(levers))))
 
 
 def summarise(before: Outcome, after: Outcome) -> dict:
@@ -496,13 +533,17 @@ def waterfall(base: Base, levers: dict) -> list[dict]:
     ones before; the scope applies throughout): [{"key", "value"}], first "baseline", then each moved
     step's change in equity, then "investment" (negative, when there is one), last "scenario" (equity −
     investment)."""
-    lv = normalise(levers)
-    scope = {k: lv[k] for k in SCOPE_KEYS}
-    out, applied, previous = [{"key": "baseline", "value": base.baseline.equity}], dict(scope), base.baseline.equity
-    last = base.baseline
-    for step, part in _steps(lv):
+    return [dict(step) for step in base.result("waterfall", levers, lambda: _waterfall(base, normalise(levers)))]
+
+
+def _waterfall(base: Base, lv: dict) -> list[dict]:
+    previous = base.baseline.equity
+    out, applied = [{"key": "baseline", "value": previous}], {k: lv[k] for k in SCOPE_KEYS}
+    last, steps = base.baseline, _steps(lv)
+    for number, (step, part) in enumerate(steps, 1):
         applied.update(part)
-        last = evaluate(base, applied)
+        # the last step is the whole scenario (the levers no step takes change nothing): the page has it already
+        last = base.outcome(lv) if number == len(steps) else evaluate(base, applied)
         out.append({"key": step, "value": last.equity - previous})
         previous = last.equity
     if last.investment > 0:
@@ -515,8 +556,11 @@ def sensitivity(base: Base, levers: dict, step: float = SENSITIVITY_STEP) -> pd.
     """The tornado: how far equity moves when each lever moves by ±`step` from the scenario (retention,
     frequency, spend and price by ±10 points, within the scenario's scope; margin by ±10 % of the average
     margin rate; discount rate and horizon by ±10 % of their value). Sorted by swing, widest first."""
-    lv = normalise(levers)
-    centre = evaluate(base, lv).equity
+    return base.result("sensitivity", levers, lambda: _sensitivity(base, normalise(levers), step), step).copy()
+
+
+def _sensitivity(base: Base, lv: dict, step: float) -> pd.DataFrame:
+    centre = base.outcome(lv).equity
     horizon = lv["horizon_months"] or base.horizon_months
     discount = base.monthly_discount if lv["monthly_discount"] is None else lv["monthly_discount"]
     moves = {
@@ -541,7 +585,11 @@ def break_even(base: Base, levers: dict, effect: str = "retention", programme: i
     programme: the equity it adds to the rest of the scenario equals its own cost. Of the scenario's own
     lever (programme None): the scenario's equity gain equals its whole investment. None when no value in
     `bounds` does."""
-    lv = normalise(levers)
+    return base.result("break_even", levers, lambda: _break_even(base, normalise(levers), effect, programme, bounds),
+                       effect, programme, bounds)
+
+
+def _break_even(base: Base, lv: dict, effect: str, programme: int | None, bounds: tuple[float, float]) -> float | None:
     if programme is None:
         reference, cost = base.baseline, lambda outcome: outcome.investment
     else:
@@ -562,7 +610,11 @@ def break_even(base: Base, levers: dict, effect: str = "retention", programme: i
 
 def by_segment(base: Base, levers: dict, column: str = "rfm_segment") -> pd.DataFrame:
     """Equity per group before and after, biggest gain first: group, customers, baseline, scenario, delta."""
-    after = evaluate(base, levers)
+    return base.result("by_segment", levers, lambda: _by_segment(base, levers, column), column).copy()
+
+
+def _by_segment(base: Base, levers: dict, column: str) -> pd.DataFrame:
+    after = base.outcome(levers)
     groups = (base.customers[column].astype(object).fillna("") if column in base.customers
               else pd.Series("", index=base.customers.index))
     frame = pd.DataFrame({"group": groups.to_numpy(), "baseline": base.baseline.clv, "scenario": after.clv})
@@ -575,9 +627,17 @@ def by_segment(base: Base, levers: dict, column: str = "rfm_segment") -> pd.Data
 def top_gainers(base: Base, levers: dict, limit: int = TOP_GAINERS) -> pd.DataFrame:
     """The customers whose value rises most: customer_id, name, segment, class, region, baseline_clv,
     scenario_clv, delta."""
-    after = evaluate(base, levers)
+    return base.result("top_gainers", levers, lambda: _top_gainers(base, levers, limit), limit).copy()
+
+
+def _top_gainers(base: Base, levers: dict, limit: int) -> pd.DataFrame:
+    after = base.outcome(levers)
     delta = after.clv - base.baseline.clv
-    order = np.argsort(-delta, kind="stable")[:limit]
+    if len(delta) > limit:  # only the candidates are sorted: those at least as high as the limit-th (ties kept)
+        candidates = np.flatnonzero(delta >= np.partition(delta, len(delta) - limit)[len(delta) - limit])
+    else:
+        candidates = np.arange(len(delta))
+    order = candidates[np.argsort(-delta[candidates], kind="stable")][:limit]
     frame = base.customers.iloc[order].reset_index(drop=True).copy()
     frame["baseline_clv"] = base.baseline.clv[order]
     frame["scenario_clv"] = after.clv[order]

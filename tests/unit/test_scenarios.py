@@ -280,3 +280,46 @@ def test_a_programmes_break_even_is_judged_on_what_it_adds_to_the_rest(world):
     with_it = sc.evaluate(base, {**rest, "programmes": [{**programme, "retention": needed}]})
     without = sc.evaluate(base, rest)
     assert with_it.equity - without.equity == pytest.approx(with_it.investment, rel=1e-6)
+
+
+def test_a_scenario_is_evaluated_once_for_its_figures_bridge_segments_and_gainers(world, monkeypatch):
+    *_, base = world
+    assert base.baseline.equity > 0  # the baseline is kept for good, and not the subject here
+    calls = []
+    evaluate = sc.evaluate
+    monkeypatch.setattr(sc, "evaluate", lambda b, levers: calls.append(levers) or evaluate(b, levers))
+    levers = {"retention": 0.137, "classes": ["dealer"]}  # a scenario no other test asks for
+    for _ in range(2):  # the page's rerun, and one more that moves no lever
+        sc.simulate(base, levers)
+        sc.waterfall(base, levers)
+        sc.by_segment(base, levers)
+        sc.top_gainers(base, levers)
+    assert len(calls) == 1
+
+
+def test_remembered_tables_are_the_callers_own(world):
+    *_, base = world
+    levers = {"spend": 0.11}
+    first = sc.by_segment(base, levers)
+    first["delta"] = 0.0
+    steps = sc.waterfall(base, levers)
+    steps[0]["value"] = 0.0
+    assert sc.by_segment(base, levers)["delta"].max() > 0
+    assert sc.waterfall(base, levers)[0]["value"] == base.baseline.equity
+
+
+def test_top_gainers_are_the_highest_gains_ties_in_base_order(world):
+    *_, base = world
+    levers = {"retention": 0.2, "segments": ["loyal"]}  # everyone else gains exactly nothing: ties
+    delta = sc.evaluate(base, levers).clv - base.baseline.clv
+    expected = sorted(range(len(delta)), key=lambda i: (-delta[i], i))
+    loyal = int((base.customers["rfm_segment"] == "loyal").sum())
+    for limit in (5, loyal + 7):  # within the gainers, and reaching into the ties at zero
+        top = sc.top_gainers(base, levers, limit=limit)
+        assert list(top["customer_id"]) == list(base.customers["customer_id"].iloc[expected[:limit]])
+
+
+def test_scope_options_are_the_groups_present(world):
+    _, _, values, base = world
+    assert base.options("rfm_segment") == sorted(set(hand_segments(values)["rfm_segment"]))
+    assert base.options("no_such_column") == []
