@@ -9,13 +9,10 @@ from ui import churn_view as view
 from ui import format as fmt
 from ui import state
 from ui.i18n import labeller, lang, t
+from ui.page import titled_page
 from ui.widgets import chart, customer_table, empty_state, kpi
 
-st.title(t("churn.title"))
-as_of = state.as_of()
-if as_of is None:
-    empty_state("churn.empty")
-    st.stop()
+as_of = titled_page("churn")
 cur, language = state.currency(), lang()
 RULES = churn.RULES
 

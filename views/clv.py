@@ -6,15 +6,12 @@ from crm_logic.models import ModelError
 from ui import charts, state
 from ui import format as fmt
 from ui.i18n import group_label, labeller, lang, t
+from ui.page import titled_page
 from ui.privacy import shown_names
 from ui.clv_validation import draw_validation
 from ui.widgets import chart, customer_table, empty_state, kpi
 
-st.title(t("clv.title"))
-as_of = state.as_of()
-if as_of is None:
-    empty_state("clv.empty")
-    st.stop()
+as_of = titled_page("clv")
 cur, language = state.currency(), lang()
 
 with st.container(border=True):

@@ -13,9 +13,10 @@ from crm_logic.playbooks import tactics
 from ui import charts, segment_charts, state
 from ui import format as fmt
 from ui.i18n import group_label, lang, t
+from ui.page import titled_page
 from ui.privacy import shown_name
 from ui.segment_rules import current_rules
-from ui.widgets import chart, columns_with_data, customer_table, empty_state
+from ui.widgets import chart, columns_with_data, customer_table
 
 # Which column of the segment table each reason explains, and the catalogue that names its codes.
 REASON_COLUMNS = {"prospect": "rfm_segment", "rfm": "rfm_segment", "tier": "value_tier", "quadrant": "core_quadrant",
@@ -23,11 +24,7 @@ REASON_COLUMNS = {"prospect": "rfm_segment", "rfm": "rfm_segment", "tier": "valu
 KINDS = {"rfm_segment": "segment", "value_tier": "tier", "core_quadrant": "quadrant", "relationship_form": "form",
          "behaviour_type": "behaviour", "maturity": "maturity"}
 
-st.title(t("customer.title"))
-as_of = state.as_of()
-if as_of is None:
-    empty_state("customer.empty")
-    st.stop()
+as_of = titled_page("customer")
 cur, language = state.currency(), lang()
 
 search = st.text_input(t("customer.search"), key="customer_search", placeholder=t("customer.search_placeholder"))

@@ -6,13 +6,10 @@ from crm_logic import metrics
 from ui import charts, state
 from ui import format as fmt
 from ui.i18n import group_label, lang, t
-from ui.widgets import chart, customer_table, empty_state, kpi
+from ui.page import titled_page
+from ui.widgets import chart, customer_table, kpi
 
-st.title(t("overview.title"))
-as_of = state.as_of()
-if as_of is None:
-    empty_state("overview.empty")
-    st.stop()
+as_of = titled_page("overview")
 
 cur = state.currency()
 with st.spinner(t("overview.computing")):  # shown only when it takes a while: the first visit of a version

@@ -13,6 +13,7 @@ from crm_logic.tiers.migration import default_earlier
 from ui import segment_summaries, segment_view, state
 from ui import format as fmt
 from ui.i18n import labeller, lang, t
+from ui.page import titled_page
 from ui.segment_rules import (
     CUTOFF_KEYS, GRID_KEY, MEASURE_KEY, SCALES, SCORING_KEY, THRESHOLDS, abc_problem, current_rules,
     cutoff_problem, default_threshold, forget_scaled, reset_thresholds, threshold_key,
@@ -20,11 +21,7 @@ from ui.segment_rules import (
 from ui.segment_view import name
 from ui.widgets import chart, customer_table, empty_state
 
-st.title(t("segments_page.title"))
-as_of = state.as_of()
-if as_of is None:
-    empty_state("segments_page.empty")
-    st.stop()
+as_of = titled_page("segments_page")
 cur, language, store = state.currency(), lang(), state.current_store()
 rules = current_rules()
 try:
