@@ -86,9 +86,11 @@ def metric_value(page: Page, label: str):
 
 
 def settled(page: Page) -> None:
-    """Wait until the app has finished its current run."""
+    """Wait until the app has finished its current run: no running indicator (it shows only after a moment)
+    and no element of the previous run left stale (a rerun marks them until it draws or drops them)."""
     page.wait_for_selector("[data-testid='stApp']")
     expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0)
+    expect(page.locator("[data-stale='true']")).to_have_count(0)
 
 
 def go_to(page: Page, path: str) -> None:
