@@ -11,6 +11,8 @@ import streamlit as st
 
 from crm_logic.tiers import DEFAULT_RULES, SegmentRules, validate_cutoffs
 from crm_logic.tiers.rules import RFM_MEASURES
+from ui import format as fmt
+from ui.i18n import t
 
 GRID_KEY = "keep_segments_grid"
 SCORING_KEY = "keep_segments_scoring"  # "quantiles" or "cutoffs"
@@ -110,3 +112,40 @@ def current_rules() -> SegmentRules:
     ladder = replace(DEFAULT_RULES.ladder, **{n: edited(s, n) for s, n in THRESHOLDS if s == "ladder"})
     behaviour = replace(DEFAULT_RULES.behaviour, **{n: edited(s, n) for s, n in THRESHOLDS if s == "behaviour"})
     return replace(DEFAULT_RULES, rfm=rfm, value=value, ladder=ladder, behaviour=behaviour)
+
+
+def rules_editor(rules: SegmentRules) -> None:
+    """The rules and thresholds of this session, editable, with a reset to the defaults; what is in force
+    stays readable below the (closed) expander."""
+    with st.expander(t("segments_page.rules_title")):
+        st.caption(t("segments_page.rules_intro"))
+        sections = st.columns(4)
+        for column, section in zip(sections, ("rfm", "value", "ladder", "behaviour")):
+            column.markdown(f"**{t(f'segments_page.rules_section.{section}')}**")
+            for (where, field), (low, high, step) in THRESHOLDS.items():
+                if where != section:
+                    continue
+                key = threshold_key(section, field)
+                if key not in st.session_state:
+                    st.session_state[key] = default_threshold(section, field)
+                label = t(f"segments_page.rule.{field}")
+                if field == "scale":
+                    column.selectbox(label, SCALES, key=key, on_change=forget_scaled,
+                                     help=t("segments_page.scale_help"))
+                else:
+                    column.number_input(label, min_value=low, max_value=high, step=step, key=key,
+                                        format="%.1f" if isinstance(step, float) else "%d")
+            if section == "value" and abc_problem():
+                column.error(t("segments_page.abc_too_large"))
+        st.button(t("segments_page.reset_rules"), on_click=reset_thresholds, icon=":material/restart_alt:",
+                  key="reset_rules")
+    a, b = rules.value.abc_shares
+    ladder, behaviour = rules.ladder, rules.behaviour
+    st.caption(t("segments_page.rules_in_force", scale=rules.rfm.scale, a=fmt.pct(a, 0), b=fmt.pct(b - a, 0),
+                 measure=t(f"segments_page.measure_in_text.{rules.value.abc_measure}"),
+                 window=ladder.window_days, follow_up=ladder.follow_up_days,
+                 share=fmt.pct(ladder.responsible_min_share, 0), proactive=ladder.proactive_min_contacts,
+                 joint=ladder.partner_min_joint_projects, inbound=ladder.passive_min_inbound,
+                 hunter_share=fmt.pct(behaviour.hunter_min_share, 0), hunter=behaviour.hunter_min_purchases,
+                 loyal=behaviour.loyal_min_purchases, tenure=behaviour.loyal_min_tenure_days,
+                 referrals=behaviour.loyal_min_referrals, distance=f"{behaviour.target_max_distance:g}"))

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_logic import customers, tiers
+from crm_logic.playbooks import tactics
 from crm_logic.store import CUSTOMER_CLASSES, PROSPECT_GRADES
 from crm_logic.tiers import UNKNOWN
 from ui import charts, segment_charts, state
@@ -240,3 +241,27 @@ def flow_rows(table: pd.DataFrame, moved: pd.DataFrame) -> pd.DataFrame:
     rows = table.set_index("customer_id").reindex(moved["customer_id"]).reset_index()
     rows["revenue"], rows["rfm_segment"] = moved["revenue"].to_numpy(), moved["to_segment"].to_numpy()
     return rows
+
+
+def picker(picked: list, options: list, key: str, column: str, label_key: str, counts: dict | None = None):
+    """The group to list: a click on the chart chooses it, the select box below the chart too (with each
+    group's customer count when `counts` gives them)."""
+    click = picked[0] if picked else None
+    if click is not None and click != st.session_state.get(f"{key}_click") and click in options:
+        st.session_state[key] = click
+    st.session_state[f"{key}_click"] = click
+    labels = {code: name(column, code) + (f" · {fmt.count(counts[code])}" if counts else "")
+              for code in options}  # resolved now: a format_func may run after the run
+    return st.selectbox(t(label_key), options, index=None, key=key, placeholder=t("segments_page.pick"),
+                        format_func=labels.get)
+
+
+def explain(column: str, code: str, rules, language: str) -> None:
+    """What a group means and, where the playbooks have them, the tactics for it."""
+    meaning = group_help(column, code, rules)
+    if meaning:
+        st.markdown(meaning)
+    playbook = GROUPS.get(column, (None, None))[1]
+    plays = tactics(playbook, code, language) if playbook else []
+    if plays:
+        st.markdown(f"**{t('segments_page.tactics')}**\n" + "\n".join(f"- {p}" for p in plays))

@@ -8,17 +8,14 @@ import streamlit as st
 
 from crm_logic import customers, tiers
 from crm_logic.models import ModelError
-from crm_logic.playbooks import tactics
 from crm_logic.tiers.migration import default_earlier
 from ui import segment_summaries, segment_view, state
 from ui import format as fmt
 from ui.i18n import labeller, lang, t
 from ui.page import titled_page
-from ui.segment_rules import (
-    CUTOFF_KEYS, GRID_KEY, MEASURE_KEY, SCALES, SCORING_KEY, THRESHOLDS, abc_problem, current_rules,
-    cutoff_problem, default_threshold, forget_scaled, reset_thresholds, threshold_key,
-)
-from ui.segment_view import name
+from ui.segment_rules import (CUTOFF_KEYS, GRID_KEY, MEASURE_KEY, SCORING_KEY, current_rules, cutoff_problem,
+                              rules_editor)
+from ui.segment_view import explain, name, picker
 from ui.widgets import chart, customer_table, empty_state
 
 as_of = titled_page("segments_page")
@@ -42,35 +39,11 @@ def unlock(concept: str) -> None:
               columns=", ".join(missing[concept])))
 
 
-def explain(column: str, code: str) -> None:
-    """What a group means and, where the playbooks have them, the tactics for it."""
-    meaning = segment_view.group_help(column, code, rules)
-    if meaning:
-        st.markdown(meaning)
-    playbook = segment_view.GROUPS.get(column, (None, None))[1]
-    plays = tactics(playbook, code, language) if playbook else []
-    if plays:
-        st.markdown(f"**{t('segments_page.tactics')}**\n" + "\n".join(f"- {p}" for p in plays))
-
-
 def show_customers(rows: pd.DataFrame, key: str, title: str, filters: dict[str, str]) -> None:
     """A group's customers: how many, the list (linked to Customer 360), CSV and Excel of the same rows."""
     st.subheader(title)
     st.caption(t("segments_page.list_count", count=fmt.count(len(rows))))
     customer_table(customers.with_names(store, segment_view.listed(rows)), key, cur, filters=filters)
-
-
-def picker(picked: list, options: list, key: str, column: str, label_key: str, counts: dict | None = None):
-    """The group to list: a click on the chart chooses it, the select box below the chart too (with each
-    group's customer count when `counts` gives them)."""
-    click = picked[0] if picked else None
-    if click is not None and click != st.session_state.get(f"{key}_click") and click in options:
-        st.session_state[key] = click
-    st.session_state[f"{key}_click"] = click
-    labels = {code: name(column, code) + (f" · {fmt.count(counts[code])}" if counts else "")
-              for code in options}  # resolved now: a format_func may run after the run
-    return st.selectbox(t(label_key), options, index=None, key=key, placeholder=t("segments_page.pick"),
-                        format_func=labels.get)
 
 
 def group_bars(column: str, key: str, value: str, prospects_only: bool = False) -> None:
@@ -85,51 +58,14 @@ def group_bars(column: str, key: str, value: str, prospects_only: bool = False) 
     picked = chart(segment_view.group_bars(frame, column, key, value, language, cur), key=key, selectable=True)
     code = picker(picked, list(frame[column]), f"{key}_pick", column, "segments_page.list_of")
     if code is not None:
-        explain(column, code)
+        explain(column, code, rules, language)
         rows = tiers.group_customers(table, column, code)
         rows = rows[rows["rfm_segment"] == tiers.PROSPECT] if prospects_only else rows
         show_customers(rows, f"{key}_customers", t("segments_page.customers_of", group=name(column, code)),
                        {t(f"table.{column}"): name(column, code)})
 
 
-def rules_editor() -> None:
-    """The rules and thresholds of this session, editable, with a reset to the defaults; what is in force
-    stays readable below the (closed) expander."""
-    with st.expander(t("segments_page.rules_title")):
-        st.caption(t("segments_page.rules_intro"))
-        sections = st.columns(4)
-        for column, section in zip(sections, ("rfm", "value", "ladder", "behaviour")):
-            column.markdown(f"**{t(f'segments_page.rules_section.{section}')}**")
-            for (where, field), (low, high, step) in THRESHOLDS.items():
-                if where != section:
-                    continue
-                key = threshold_key(section, field)
-                if key not in st.session_state:
-                    st.session_state[key] = default_threshold(section, field)
-                label = t(f"segments_page.rule.{field}")
-                if field == "scale":
-                    column.selectbox(label, SCALES, key=key, on_change=forget_scaled,
-                                     help=t("segments_page.scale_help"))
-                else:
-                    column.number_input(label, min_value=low, max_value=high, step=step, key=key,
-                                        format="%.1f" if isinstance(step, float) else "%d")
-            if section == "value" and abc_problem():
-                column.error(t("segments_page.abc_too_large"))
-        st.button(t("segments_page.reset_rules"), on_click=reset_thresholds, icon=":material/restart_alt:",
-                  key="reset_rules")
-    a, b = rules.value.abc_shares
-    ladder, behaviour = rules.ladder, rules.behaviour
-    st.caption(t("segments_page.rules_in_force", scale=rules.rfm.scale, a=fmt.pct(a, 0), b=fmt.pct(b - a, 0),
-                 measure=t(f"segments_page.measure_in_text.{rules.value.abc_measure}"),
-                 window=ladder.window_days, follow_up=ladder.follow_up_days,
-                 share=fmt.pct(ladder.responsible_min_share, 0), proactive=ladder.proactive_min_contacts,
-                 joint=ladder.partner_min_joint_projects, inbound=ladder.passive_min_inbound,
-                 hunter_share=fmt.pct(behaviour.hunter_min_share, 0), hunter=behaviour.hunter_min_purchases,
-                 loyal=behaviour.loyal_min_purchases, tenure=behaviour.loyal_min_tenure_days,
-                 referrals=behaviour.loyal_min_referrals, distance=f"{behaviour.target_max_distance:g}"))
-
-
-rules_editor()
+rules_editor(rules)
 
 rfm_tab, value_tab, ladder_tab, breakdown_tab, migration_tab = st.tabs(
     [t(f"segments_page.tab.{tab}") for tab in ("rfm", "value", "ladder", "breakdowns", "migration")])
@@ -203,7 +139,7 @@ with rfm_tab:
     segment = picker(grid_picked, segments_shown, "rfm_pick", "rfm_segment", "segments_page.list_of_segment",
                      dict(zip(segment_counts["rfm_segment"], segment_counts["customers"])))
     if segment is not None:
-        explain("rfm_segment", segment)
+        explain("rfm_segment", segment, rules, language)
         show_customers(tiers.group_customers(table, "rfm_segment", segment), "segment_customers",
                        t("segments_page.customers_of", group=name("rfm_segment", segment)),
                        {t("table.rfm_segment"): name("rfm_segment", segment),
@@ -245,7 +181,7 @@ with value_tab:
                           "segments_page.list_of_quadrant")
     for column, code, key in (("value_tier", tier, "tier_customers"), ("core_quadrant", quadrant, "quadrant_customers")):
         if code is not None:
-            explain(column, code)
+            explain(column, code, rules, language)
             show_customers(tiers.group_customers(table, column, code), key,
                            t("segments_page.customers_of", group=name(column, code)),
                            {t(f"table.{column}"): name(column, code),
@@ -307,7 +243,7 @@ with breakdown_tab:
             dimension, part = picked_parts[0]
             where, group = part.split("|", 1)
             rows = segment_view.part_rows(table, by, group, dimension, where, as_of)
-            explain(by, group)
+            explain(by, group, rules, language)
             show_customers(rows, "split_customers",
                            t("segments_page.customers_of_part", group=name(by, group), where=name(dimension, where)),
                            {t(f"table.{by}"): name(by, group), t(f"segments_page.dimension.{dimension}"): name(dimension, where)})
@@ -343,7 +279,7 @@ with migration_tab:
             moved = tiers.flow_customers(migration, source, target)
             rows = segment_view.flow_rows(table, moved)
             if target != tiers.PROSPECT:
-                explain("rfm_segment", target)
+                explain("rfm_segment", target, rules, language)
             show_customers(rows, "flow_customers", t("segments_page.customers_of_flow", source=name("rfm_segment", source),
                                                                                   target=name("rfm_segment", target)),
                            {t("segments_page.earlier"): f"{fmt.day(earlier)}: {name('rfm_segment', source)}",
