@@ -19,6 +19,8 @@ from crm_logic.ingest.validate import FILE_LEVEL, ImportOptions, Validated, load
 from crm_logic.store import CDNOW_DIR, Store, clear_base
 
 CDNOW_FILES = {"sample": "CDNOW_sample.txt", "master": "CDNOW_master.txt"}
+PEOPLE_FIELDS = {"customer_name": "name", "customer_class": "customer_class", "region": "region",
+                 "industry": "industry", "channel": "channel"}  # mapped field -> column of customers
 
 
 @dataclass
@@ -117,7 +119,8 @@ def _load_checked(store, checked, skip_invalid, replace, notify, start, meta) ->
                     cur.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                 [next_id + k, result.raw.file_name, result.raw.file_hash, now, result.raw.fmt,
                                  result.rows_valid, result.report.facts.get("rows_invalid", 0), replace])
-                    customers_new += _load(cur, f"{aliases[result.raw.stage]}.main.{result.view}", next_id + k)
+                    customers_new += _load(cur, f"{aliases[result.raw.stage]}.main.{result.view}", next_id + k,
+                                           result.mapping)
                     notify(start + (1 - start) * (k + 1) / len(checked), "ingest.stage.load")
         finally:  # after the commit (a database written to in a transaction cannot be detached inside it)
             with store.cursor() as cur:
@@ -137,23 +140,26 @@ def _first_import(cur, file_hash: str) -> str | None:
     return None if first is None else first.date().isoformat()
 
 
-def _load(cur, view: str, import_id: int) -> int:
+def _load(cur, view: str, import_id: int, mapping: dict[str, str]) -> int:
     """The file's loadable rows (`view`, in the attached scratch file) into transactions; customers not yet
-    known added. Returns how many."""
+    known added. Returns how many. Without a mapped customer field the new customers come from the rows just
+    loaded (a second reading of the checked rows costs a second at 10M rows)."""
     cur.execute(f"""
         INSERT INTO transactions (customer_id, order_id, order_date, amount, quantity, category, discounted,
                                   gross_margin, import_id)
         SELECT customer_id, order_id, CAST(order_date AS DATE), CAST(round(amount, 2) AS DECIMAL(18, 2)),
                quantity, category, discounted, CAST(round(gross_margin, 2) AS DECIMAL(18, 2)), ?
         FROM ({loadable_sql(view)})""", [import_id])
+    people = [f for f in PEOPLE_FIELDS if f in mapping]
     latest = "arg_max({0}, order_date) FILTER (WHERE {0} IS NOT NULL)"  # as on their latest order
+    source = loadable_sql(view) if people else (
+        f"SELECT customer_id, order_date FROM transactions WHERE import_id = {int(import_id)}")
+    fields = ", ".join(f"{latest.format(f) if f in people else 'CAST(NULL AS VARCHAR)'} AS {name}"
+                       for f, name in PEOPLE_FIELDS.items())
     cur.execute(f"""
         CREATE OR REPLACE TEMP TABLE incoming_people AS
-        SELECT customer_id, {latest.format('customer_name')} AS name,
-               {latest.format('customer_class')} AS customer_class, {latest.format('region')} AS region,
-               {latest.format('industry')} AS industry, {latest.format('channel')} AS channel,
-               CAST(min(order_date) AS DATE) AS first_date
-        FROM ({loadable_sql(view)}) GROUP BY customer_id""")
+        SELECT customer_id, {fields}, CAST(min(order_date) AS DATE) AS first_date
+        FROM ({source}) GROUP BY customer_id""")
     try:
         cur.execute("""
             UPDATE customers SET created_date = p.first_date FROM incoming_people p

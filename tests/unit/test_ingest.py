@@ -189,6 +189,22 @@ def test_amount_styles(tmp_path, text, expected):
     assert validate(read_file(path), today=TODAY).rows.amount.tolist() == [pytest.approx(expected)]
 
 
+def test_padded_text_cells_are_trimmed_where_only_some_are_padded(tmp_path, store):
+    """Spaces, tabs and ideographic spaces around a cell are no part of its value; inside a cell they are."""
+    cells = [("O1", " A", "x"), ("O2", "A\t", " 鞋 "), ("O3", "\u3000A", "鞋\u3000"), ("O4", "B B", "x"),
+             (" O5 ", "B B ", "\t\ty"), ("O6", "C", "z z")]
+    text = "order_id,customer_id,order_date,amount,category,status\n" + "".join(
+        f"{order},{customer},2024-03-05,1,{category},{' completed' if order == 'O1' else 'completed'}\n"
+        for order, customer, category in cells)
+    result = import_files(store, [write(tmp_path / "padded.csv", text)], today=TODAY)
+    assert not result.report.problems
+    whitespace = " \t\u3000"
+    expected = sorted((o.strip(whitespace), c.strip(whitespace), k.strip(whitespace)) for o, c, k in cells)
+    assert store.df("SELECT order_id, customer_id, category FROM transactions ORDER BY ALL").values.tolist() == [
+        list(row) for row in expected]
+    assert result.report.facts["status_revenue"] == len(cells)
+
+
 def test_excel_with_real_date_cells_and_sheet_row_numbers(tmp_path, store):
     book = openpyxl.Workbook()
     sheet = book.active

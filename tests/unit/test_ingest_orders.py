@@ -123,6 +123,20 @@ def test_lines_disagreeing_on_customer_or_date_are_a_conflict(tmp_path, store):
     assert store.is_empty()
 
 
+def test_repeated_lines_in_orders_of_two_or_three_lines_and_beside_a_conflict(tmp_path):
+    lines = [["O1", "A", "2024-02-01", "x", "1", "5", "5"], ["O1", "A", "2024-02-01", "y", "1", "6", "6"],
+             ["O2", "B", "2024-02-02", "x", "1", "5", "5"], ["O2", "B", "2024-02-02", "y", "1", "6", "6"],
+             ["O2", "B", "2024-02-02", "x", "1", "5", "5"],  # line 6 repeats line 4
+             ["O3", "C", "2024-02-03", "x", "1", "5", "5"], ["O3", "C", "2024-02-03", "x", "1", "5", "5"],  # 8 of 7
+             ["O4", "D", "2024-02-04", "x", "1", "5", "5"], ["O4", "E", "2024-02-04", "x", "1", "5", "5"],
+             ["O4", "E", "2024-02-04", "x", "1", "5", "5"]]  # line 10 conflicts with line 9, line 11 repeats 10
+    checked = validate(read_file(write(tmp_path / "repeats.csv", lines)), today=TODAY)
+    assert list(zip(checked.duplicates.row, checked.duplicates.first_row)) == [(6, 4), (8, 7), (11, 10)]
+    assert checked.report.facts["duplicate_lines"] == 3
+    assert [(p.row, p.code, p.expected) for p in checked.report.problems] == [(10, "conflicting_order", "9"),
+                                                                             (11, "conflicting_order", "9")]
+
+
 def test_guests_are_counted_valued_and_left_out_or_refused(tmp_path, store):
     lines = [["O1", "A", "2024-02-01", "x", "1", "5", "5"], ["O2", "", "2024-02-02", "x", "1", "7.5", "7.50"],
              ["O3", "", "2024-02-03", "x", "2", "6", "12"]]
