@@ -363,16 +363,17 @@ def _read_csv_natively(raw: RawTable, path: Path) -> bool:
               f"skip = {int(raw.header_row)}, columns = {columns}, auto_detect = false, null_padding = false, "
               f"max_line_size = {MAX_LINE_BYTES}")  # the delimiter is one of ,;\t| (sniffed), never free text
     filled = " OR ".join(f"c{i} IS NOT NULL" for i in range(width))
+    lines, bare_lines = _count_lines(path, raw.delimiter.encode() * (width - 1))
     with staged(raw.stage) as con:
-        try:
-            records, raw.n_rows = con.sql(f"SELECT count(*), count(*) FILTER ({filled}) "
+        try:  # the filled records are counted only where a line may hold bare delimiters (a third of the read)
+            records, raw.n_rows = con.sql(f"SELECT count(*), count(*) FILTER ({filled if bare_lines else 'true'}) "
                                           f"FROM {source}, store_rejects = true)").fetchall()[0]
         except duckdb.Error as exc:
             if "line size" in str(exc).lower() or "maximum line" in str(exc).lower():
                 raise _Refused(_long_line(raw, path)) from exc
             return False
         rejected = con.sql("SELECT count(*) FROM reject_errors").fetchall()[0][0]
-        if rejected or _count_lines(path) != raw.header_row + records:
+        if rejected or lines != raw.header_row + records:
             return False
         con.execute(f"CREATE OR REPLACE VIEW raw_cells AS SELECT * FROM {source})")
         con.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM (SELECT *, row_number() OVER () + "
@@ -395,15 +396,19 @@ def _long_line(raw: RawTable, path: Path) -> Problem:
     return Problem(raw.file_name, None, None, "cell_too_large", f">{MAX_LINE_BYTES / 2**20:.0f}")
 
 
-def _count_lines(path: Path) -> int:
-    count, last, newline = 0, b"", b"\n"
+def _count_lines(path: Path, bare: bytes) -> tuple[int, bool]:
+    """The file's lines, and whether a line may be `bare` alone (a record without a value: bare delimiters)."""
+    count, tail, newline, found = 0, b"", b"\n", False
+    needles = (b"\n" + bare, b"\r" + bare)
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(2**22), b""):
             if count == 0 and b"\n" not in chunk and b"\r" in chunk:
                 newline = b"\r"
             count += chunk.count(newline)
-            last = chunk[-1:]
-    return count + (last not in (b"", b"\n", b"\r"))
+            seam = tail + chunk[:len(bare)]  # a needle across two chunks
+            found = found or any(needle in chunk or needle in seam for needle in needles)
+            tail = chunk[-len(bare) - 1:]
+    return count + (tail[-1:] not in (b"", b"\n", b"\r")), found
 
 
 def _python_table(text: str, raw: RawTable, cdnow: bool):
