@@ -399,14 +399,12 @@ def _long_line(raw: RawTable, path: Path) -> Problem:
 def _count_lines(path: Path, bare: bytes) -> tuple[int, bool]:
     """The file's lines, and whether a line may be `bare` alone (a record without a value: bare delimiters)."""
     count, tail, newline, found = 0, b"", b"\n", False
-    needles = (b"\n" + bare, b"\r" + bare)
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(2**22), b""):
             if count == 0 and b"\n" not in chunk and b"\r" in chunk:
                 newline = b"\r"
             count += chunk.count(newline)
-            seam = tail + chunk[:len(bare)]  # a needle across two chunks
-            found = found or any(needle in chunk or needle in seam for needle in needles)
+            found = found or newline + bare in chunk or newline + bare in tail + chunk[:len(bare)]
             tail = chunk[-len(bare) - 1:]
     return count + (tail[-1:] not in (b"", b"\n", b"\r")), found
 

@@ -416,8 +416,9 @@ def _orders(con, key: str, derived: bool, result: Validated, classes: dict[str, 
                    AND count(*) FILTER (regexp_full_match(order_id, '[0-9]+')) > 0 FROM lines_{key}""").fetchall()[0][0]
     # One GROUP BY over all lines: orders whose lines disagree or lack a value (attention), and orders that may
     # hold repeated lines (two identical lines; any order of three or more lines); only their lines are looked at.
-    attention = """min(customer_id) <> max(customer_id) OR min(order_date) <> max(order_date)
-        OR min(status) <> max(status) OR count(customer_id) < count(*) OR count(status) < count(*)
+    # Texts are compared by their hash, as whole lines are (line_hash): a third less work and memory at 10M rows.
+    attention = """min(hash(customer_id)) <> max(hash(customer_id)) OR min(order_date) <> max(order_date)
+        OR min(hash(status)) <> max(hash(status)) OR count(customer_id) < count(*) OR count(status) < count(*)
         OR bool_or(order_date IS NULL AND date_text IS NULL)"""
     con.execute(f"""CREATE OR REPLACE TABLE orders_{key} AS
         SELECT order_id, {attention} AS attention FROM lines_{key} WHERE order_id IS NOT NULL GROUP BY order_id
