@@ -83,6 +83,7 @@ CREATE OR REPLACE TEMP MACRO day(t, xy) AS CAST(CASE
         THEN DATE '1899-12-30' + CAST(floor(CAST(t AS DOUBLE)) AS INTEGER) END AS DATE);
 """
 _XY_ORDER = {"mdy": r"\4-\1-\3", "dmy": r"\4-\3-\1"}
+FIRST_ROWS = 1000  # rows that choose how the file is parsed (every row then checks the choice)
 
 
 @dataclass
@@ -232,17 +233,24 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
     amount_col = col["amount"] if not derived else col["unit_price"]
 
     with staged(raw.stage) as con:
-        scan = _scan(con, col["order_date"], amount_col)
+        # How to read dates and amounts is guessed from the file's first rows, then checked against every row:
+        # the parsed table keeps the text of each date not plain ISO and each amount not a plain number, which
+        # is all detection reads (a whole pass over the file before). A guess the file contradicts is parsed again.
+        guess = ValidationReport()
+        first = _scan(con, _texts(col["order_date"], amount_col, FIRST_ROWS))
+        settings = (_date_order(first, options.date_order, guess, name, cols),
+                    _decimal(con, first, amount_col, options.decimal, guess, FIRST_ROWS))
+        key = _parsed(con, col, derived, result, today, options, settings)
+        scan = _scan(con, f"checked_{key}")
         result.date_order = _date_order(scan, options.date_order, report, name, cols)
         result.decimal = _decimal(con, scan, amount_col, options.decimal, report)
         result.currency = _currency(con, scan, col, options.currency, result.platform, report, name)
         report.currency = result.currency or ""
+        if (result.date_order, result.decimal) != settings:
+            key = _parsed(con, col, derived, result, today, options, (result.date_order, result.decimal))
         classes = {**default_status_classes(), **{k.strip().lower(): v for k, v in options.status_classes.items()}}
-        key = hashlib.sha1(json.dumps([cols, asdict(options), today.isoformat(), result.date_order, result.decimal],
-                                      sort_keys=True, default=str).encode()).hexdigest()[:12]
         result.view = f"valid_{key}"
         if not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [result.view]).fetchall()[0][0]:
-            _parse(con, key, col, derived, result, today)  # committed alone: rowids are final once committed
             con.execute("BEGIN TRANSACTION")  # one commit for the rest: each one costs a disk sync
             try:
                 _orders(con, key, derived, result, classes, options, today)
@@ -266,10 +274,18 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
     return result
 
 
-def _scan(con, date_col: str, amount_col: str) -> dict:
-    """What detection needs, in one pass over the cells: the day/month fields of dates written like 05/06/2024
-    (only cells that are not plain ISO dates are looked at), whether amounts hold a comma, and the currency
-    marks of amounts that are not plain numbers."""
+def _texts(date_col: str, amount_col: str, rows: int) -> str:
+    """The first rows' texts as the parsed table keeps them (see `_parse`): dates not plain ISO, amounts not
+    plain numbers or holding a comma."""
+    return f"""(SELECT CASE WHEN quick_day(d) IS NULL THEN cell(d) END AS date_text,
+                       CASE WHEN TRY_CAST(a AS DOUBLE) IS NULL OR contains(a, ',') THEN cell(a) END AS amount_text
+                FROM (SELECT {date_col} AS d, {amount_col} AS a FROM raw_cells LIMIT {int(rows)}))"""
+
+
+def _scan(con, texts: str) -> dict:
+    """What detection needs, from the kept texts (`texts`: a table or query with date_text and amount_text): the
+    day/month fields of dates written like 05/06/2024, whether amounts hold a comma, and the currency marks of
+    amounts that are not numbers."""
     names = ("first", "second", "dots", "xy_dates", "commas", "dollars", "yuan", "euros", "pounds")
     values = con.sql(f"""
         SELECT max(CAST(regexp_extract(xy, '^{_XY}$', 1) AS INTEGER)), max(CAST(regexp_extract(xy, '^{_XY}$', 3) AS INTEGER)),
@@ -278,9 +294,9 @@ def _scan(con, date_col: str, amount_col: str) -> dict:
                count(*) FILTER (mark LIKE '%$%'), count(*) FILTER (regexp_matches(mark, '[¥￥元]|RMB|CNY')),
                count(*) FILTER (regexp_matches(mark, '€|EUR')), count(*) FILTER (mark LIKE '%£%')
         FROM (SELECT CASE WHEN regexp_full_match(t, '{_XY}') THEN t END AS xy, amount,
-                     CASE WHEN TRY_CAST(cell(amount) AS DOUBLE) IS NULL THEN amount END AS mark
-              FROM (SELECT CASE WHEN quick_day({date_col}) IS NULL THEN date_text(cell({date_col})) END AS t,
-                           {amount_col} AS amount FROM raw_cells))""").fetchall()[0]
+                     CASE WHEN TRY_CAST(amount AS DOUBLE) IS NULL THEN amount END AS mark
+              FROM (SELECT date_text(date_text) AS t, amount_text AS amount FROM {texts}
+                    WHERE date_text IS NOT NULL OR amount_text IS NOT NULL))""").fetchall()[0]
     return dict(zip(names, values))
 
 
@@ -304,13 +320,15 @@ def _date_order(scan: dict, chosen: str, report: ValidationReport, name: str, co
     return order
 
 
-def _decimal(con, scan: dict, column: str, chosen: str, report: ValidationReport) -> str:
-    """',' when amounts show a decimal comma (1531,75 or 1.234,50) and no decimal point; '.' otherwise."""
+def _decimal(con, scan: dict, column: str, chosen: str, report: ValidationReport, rows: int | None = None) -> str:
+    """',' when amounts show a decimal comma (1531,75 or 1.234,50) and no decimal point; '.' otherwise (of the
+    first `rows` rows; None: all)."""
     if chosen == "auto" and scan["commas"]:
         commas, points = con.sql(f"""
             SELECT count(*) FILTER (regexp_matches(t, '[0-9],[0-9]{{1,2}}$') OR regexp_matches(t, '\\.[0-9]{{3}},')),
                    count(*) FILTER (regexp_matches(t, '[0-9]\\.[0-9]{{1,2}}$') OR regexp_matches(t, ',[0-9]{{3}}\\.'))
-            FROM (SELECT bare_number(cell({column})) AS t FROM raw_cells)""").fetchall()[0]
+            FROM (SELECT bare_number(cell({column})) AS t FROM raw_cells
+                  {'' if rows is None else f'LIMIT {int(rows)}'})""").fetchall()[0]
         chosen = "," if commas and not points else "."
     chosen = "." if chosen == "auto" else chosen
     if chosen == ",":
@@ -340,11 +358,22 @@ def _currency(con, scan: dict, col, chosen, platform, report, name) -> str | Non
     return symbol
 
 
-def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated, today: date) -> None:
+def _parsed(con, col: dict[str, str], derived: bool, result: Validated, today: date, options: ImportOptions,
+            settings: tuple[str | None, str]) -> str:
+    """The key of the table parsed with these settings (date order, decimal mark), parsed if not yet."""
+    key = hashlib.sha1(json.dumps([result.mapping, asdict(options), today.isoformat(), *settings],
+                                  sort_keys=True, default=str).encode()).hexdigest()[:12]
+    if not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [f"lines_{key}"]).fetchall()[0][0]:
+        _parse(con, key, col, derived, result, today, *settings)  # committed alone: rowids are final once committed
+    return key
+
+
+def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated, today: date,
+           date_order: str | None, decimal: str) -> None:
     """checked_<key>: each row parsed once, in DuckDB's threads; lines_<key>: its non-blank rows, numbered."""
-    comma = "true" if result.decimal == "," else "false"
-    xy = "NULL" if result.date_order in (None, "ymd") else f"'{_XY_ORDER[result.date_order]}'"
-    pending = f"regexp_full_match(date_text(cell(date_cell)), '{_XY}')" if result.date_order is None else "false"
+    comma = "true" if decimal == "," else "false"
+    xy = "NULL" if date_order in (None, "ymd") else f"'{_XY_ORDER[date_order]}'"
+    pending = f"regexp_full_match(date_text(cell(date_cell)), '{_XY}')" if date_order is None else "false"
 
     def raw_cell(f):
         return col[f] if f in col else "CAST(NULL AS VARCHAR)"
@@ -360,16 +389,18 @@ def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated,
     yes, no = ("|".join(words) for words in (YES, NO))  # constants, not user input; a regex, not an IN list
     # (which DuckDB turns into a join, and a join would break the copy's order)
     # Values and flags, each cell parsed once in DuckDB's threads: the common forms through its own casts, the
-    # rest cleaned. A cell's text is kept only where its value is missing or unusable (for the problem list).
+    # rest cleaned. A cell's text is kept where its value is missing or unusable (for the problem list), and for
+    # dates not plain ISO and amounts not plain numbers (what detection reads: `_scan`).
     # A CSV read in place gets its row numbers from the table's rowid: the copy keeps file order (checked).
     outputs = {  # column: (SQL, kept in the table?, type); the others are constants in lines_<key>
         "customer_id": ("customer_id", True, "VARCHAR"), "order_id": ("order_id", "order_id" in col, "VARCHAR"),
         "order_date": ("order_date", True, "DATE"),
-        "date_pending": (f"order_date IS NULL AND {pending}", result.date_order is None, "BOOLEAN"),
-        "date_text": (f"CASE WHEN order_date IS NULL OR order_date > DATE '{today.isoformat()}' THEN cell(date_cell) END",
-                      True, "VARCHAR"),
+        "date_pending": (f"order_date IS NULL AND {pending}", date_order is None, "BOOLEAN"),
+        "date_text": ("CASE WHEN quick_date IS NULL OR order_date IS NULL OR order_date > "
+                      f"DATE '{today.isoformat()}' THEN cell(date_cell) END", True, "VARCHAR"),
         "amount_signed": ("CASE WHEN quantity < 0 THEN -abs(amount_read) ELSE amount_read END", True, "DOUBLE"),
         "amount_text": ("CASE WHEN amount_read IS NULL OR NOT isfinite(amount_read) OR abs(amount_read) >= 1e16 "
+                        "OR TRY_CAST(amount_cell AS DOUBLE) IS NULL OR contains(amount_cell, ',') "
                         "THEN cell(amount_cell) END", True, "VARCHAR"),
         "quantity": ("quantity", "quantity" in col, "DOUBLE"),
         "quantity_text": ("CASE WHEN quantity IS NULL THEN cell(quantity_cell) END", "quantity" in col, "VARCHAR"),
