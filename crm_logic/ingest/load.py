@@ -168,7 +168,8 @@ def _load(cur, view: str, import_id: int, mapping: dict[str, str]) -> int:
         return cur.execute("""
             INSERT INTO customers (customer_id, name, customer_class, region, industry, channel, created_date)
             SELECT customer_id, name, customer_class, region, industry, channel, first_date FROM incoming_people p
-            WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = p.customer_id)""").fetchone()[0]
+            WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = p.customer_id)
+            ORDER BY customer_id""").fetchone()[0]  # in key order the key's index is built and saved faster
     finally:
         cur.execute("DROP TABLE incoming_people")
 
