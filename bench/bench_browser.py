@@ -41,7 +41,7 @@ PYTHON = REPO / ".venv" / "bin" / "python"
 TIMEOUT_MS = 300_000
 PAGES = {  # url path: (title, the last element the page draws)
     "overview": ("Overview", ".st-key-by_customer_class .main-svg"),
-    "clv": ("Customer lifetime value", ".st-key-clv_distribution .main-svg"),
+    "clv": ("Customer lifetime value", ".st-key-equity_region .main-svg"),
     "data": ("Data", ".st-key-rebuild_demo button"),
 }
 BARE = {"one": ("One", ".st-key-chart_One .main-svg"), "two": ("Two", ".st-key-chart_Two .main-svg")}

@@ -24,19 +24,19 @@ REASONS = ("frequent", "recent", "big_spender")
 
 
 def ranked_clv(values: pd.DataFrame) -> np.ndarray:
-    """The known CLVs in ascending order. Every figure by rank (median, top share, deciles, bands, top
-    customers) reads from this one sort: at a million customers one sort costs less than the
-    partitions and the histogram's own sort it replaces."""
+    """The known CLVs in ascending order. The figures of the spread by rank (deciles, bands) read
+    from this one sort: at a million customers one sort costs less than the partitions and the
+    histogram's own sort it replaces."""
     clv = values["clv"].to_numpy(dtype=float)
     return np.sort(clv[~np.isnan(clv)])
 
 
-def equity_summary(values: pd.DataFrame, ranked: np.ndarray | None = None) -> dict:
+def equity_summary(values: pd.DataFrame) -> dict:
     """The headline figures of the CLV page. The top-20 % share ranks every customer, those without a
-    CLV last. `ranked`: `ranked_clv(values)` when the caller has it already."""
-    known = ranked_clv(values) if ranked is None else ranked
+    CLV last. The median and the top share come from one partition (a third of a sort's cost: the
+    headline is computed on every setting change)."""
     clv = values["clv"].to_numpy(dtype=float)
-    unsorted = clv[~np.isnan(clv)]  # sums in the customers' order: the same bits as every other sum of them
+    known = clv[~np.isnan(clv)]  # in the customers' order: the equity has the same bits as every other sum
     customers = len(values)
     p_alive = values["p_alive"].to_numpy(dtype=float)
     out = {
@@ -45,19 +45,20 @@ def equity_summary(values: pd.DataFrame, ranked: np.ndarray | None = None) -> di
         "expected_purchases_12m": float(values["expected_purchases_12m"].sum()),
     }
     if known.size:
-        equity = float(unsorted.sum())
+        equity = float(known.sum())
         top = min(known.size, max(1, math.ceil(customers * TOP_SHARE)))
         middle = known.size // 2
-        median = known[middle] if known.size % 2 else (known[middle - 1] + known[middle]) / 2
-        out.update(customer_equity=equity, mean_clv=float(unsorted.mean()), median_clv=float(median),
-                   top20_share=float(known[known.size - top:].sum()) / equity if equity else None)
+        placed = np.partition(known, sorted({max(middle - 1, 0), middle, known.size - top}))
+        median = placed[middle] if known.size % 2 else (placed[middle - 1] + placed[middle]) / 2
+        out.update(customer_equity=equity, mean_clv=float(known.mean()), median_clv=float(median),
+                   top20_share=float(placed[known.size - top:].sum()) / equity if equity else None)
     return out
 
 
 def equity_by(values: pd.DataFrame, groups: pd.DataFrame, split: str, ranked: np.ndarray | None = None) -> pd.DataFrame:
     """Customer equity by customer class or region (largest first; "" = unknown), or by value decile
-    ("1" = the top 10 % by CLV), with each group's share of the whole equity. `ranked` as in
-    `equity_summary`."""
+    ("1" = the top 10 % by CLV), with each group's share of the whole equity. `ranked`: `ranked_clv(values)`
+    when the caller has it already."""
     clv = values["clv"].to_numpy(dtype=float)
     known = ~np.isnan(clv)
     total = clv[known].sum()
@@ -84,7 +85,7 @@ def clv_histogram(values: pd.DataFrame, bins: int = 30, cap_quantile: float = 0.
                   ranked: np.ndarray | None = None) -> pd.DataFrame:
     """Customers per CLV band of a round width (¥500, ¥2,000 ...). Customers above the `cap_quantile`
     share the last, open-ended band, so a few whales do not squeeze everyone else into one bar.
-    Counted by bisecting the ranked values at the band edges (`ranked` as in `equity_summary`): the
+    Counted by bisecting the ranked values at the band edges (`ranked` as in `equity_by`): the
     counts of `np.histogram`, bands [low, high) and the last one closed, without its sort."""
     known = ranked_clv(values) if ranked is None else ranked
     if known.size == 0:
@@ -107,13 +108,11 @@ def round_step(raw: float) -> float:
     return float(next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw))
 
 
-def top_customers(store: Store, values: pd.DataFrame, groups: pd.DataFrame, limit: int = TOP_CUSTOMERS,
-                  ranked: np.ndarray | None = None) -> pd.DataFrame:
+def top_customers(store: Store, values: pd.DataFrame, groups: pd.DataFrame, limit: int = TOP_CUSTOMERS) -> pd.DataFrame:
     """The most valuable customers with who they are, their figures and why they are worth it.
 
     `reasons` lists stable keys: frequent (repeat purchases), recent (last purchase late in their life
     with us, recency / T), big_spender (average repeat spend) — each when above the base's 80th percentile.
-    `ranked` as in `equity_summary`.
     """
     frequency, recency, T, monetary = (values[c].to_numpy(dtype=float)
                                        for c in ("frequency", "recency", "T", "monetary_value"))
@@ -123,7 +122,7 @@ def top_customers(store: Store, values: pd.DataFrame, groups: pd.DataFrame, limi
     clv = values["clv"].to_numpy(dtype=float)
     known = np.flatnonzero(~np.isnan(clv))
     if len(known) > limit:  # the limit largest, ties at the edge kept for the sort below
-        edge = (ranked_clv(values) if ranked is None else ranked)[len(known) - limit]
+        edge = np.partition(clv[known], len(known) - limit)[len(known) - limit]
         known = known[clv[known] >= edge]
     order = known[np.lexsort((values["customer_id"].iloc[known].to_numpy(), -clv[known]))][:limit]
     frame = values.iloc[order][["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive",
@@ -166,14 +165,21 @@ def clv_comparison(inputs: dict, marketing_spend: float, retention_cost: float) 
     return {"average": average, "bridge": bridge}
 
 
-def clv_figures(store: Store, facts, values: pd.DataFrame) -> dict:
-    """Everything the CLV page draws for one setting: headline figures, equity by class, region and
-    decile, the CLV histogram, the top customers and the inputs of the classic comparison."""
-    ranked = ranked_clv(values)
-    return {
-        "summary": equity_summary(values, ranked),
-        **{split: equity_by(values, facts.groups, split, ranked) for split in (*SPLITS, "decile")},
-        "histogram": clv_histogram(values, ranked=ranked),
-        "top": top_customers(store, values, facts.groups, ranked=ranked),
-        "comparison": comparison_inputs(values),
-    }
+def clv_figures(store: Store, facts, values: pd.DataFrame, part: str) -> dict:
+    """What one part of the CLV page draws for one setting, computed only when that part is shown (a
+    setting change recomputes the headline and the open tab, not the whole page): the headline figures,
+    equity by class and region, its spread by decile and CLV band, the top customers, or the inputs of
+    the classic comparison."""
+    if part == "headline":
+        return equity_summary(values)
+    if part == "groups":
+        return {split: equity_by(values, facts.groups, split) for split in SPLITS}
+    if part == "spread":
+        ranked = ranked_clv(values)
+        return {"decile": equity_by(values, facts.groups, "decile", ranked),
+                "histogram": clv_histogram(values, ranked=ranked)}
+    if part == "top":
+        return top_customers(store, values, facts.groups)
+    if part == "comparison":
+        return comparison_inputs(values)
+    raise ValueError(f"no part {part!r} of the CLV page")

@@ -18,7 +18,7 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, go_to, settled, start_ap
 # The last element each page draws: the shot waits for it, so it never catches a page half rendered.
 PAGE_END = {
     "overview": ".st-key-by_customer_class .main-svg",
-    "clv": ".st-key-clv_distribution .main-svg",
+    "clv": ".st-key-equity_region .main-svg",
     "segments": ".st-key-rfm_grid .main-svg",
     "customer": ".st-key-customer_timeline .main-svg",
     "churn": ".st-key-churn_call_list_excel button",
@@ -67,13 +67,13 @@ def open_first_expander(page) -> None:
     settled(page)
 
 
-def churn_where_shot(page, out: Path, lang: str) -> None:
-    """The churn page's second tab: the lifecycle and stage charts with their thresholds."""
+def second_tab_shot(page, out: Path, lang: str, name: str, end: str) -> None:
+    """A page's second tab (churn: the lifecycle and stage charts; CLV: deciles and value bands)."""
     page.get_by_role("tab").nth(1).click()
-    expect(page.locator(".st-key-count_lifecycle .main-svg").first).to_be_visible(timeout=60_000)
+    expect(page.locator(end).first).to_be_visible(timeout=60_000)
     page.wait_for_timeout(1500)  # the charts' drawing (a screenshot tool, not a test)
-    page.screenshot(path=out / f"churn_where_{lang}.png", full_page=True)
-    print(out / f"churn_where_{lang}.png")
+    page.screenshot(path=out / f"{name}_second_tab_{lang}.png", full_page=True)
+    print(out / f"{name}_second_tab_{lang}.png")
 
 
 def pick_quadrant(page) -> None:
@@ -83,6 +83,8 @@ def pick_quadrant(page) -> None:
     settled(page)
 
 
+# The last element of a page's second tab, for the pages shot on that tab too.
+SECOND_TAB_END = {"churn": ".st-key-count_lifecycle .main-svg", "clv": ".st-key-clv_distribution .main-svg"}
 # What to do on a page before its shot.
 PAGE_ACTIONS = {"whatif": move_levers, "segments": open_first_expander, "churn": open_first_expander,
                 "alliances": pick_quadrant}
@@ -116,8 +118,8 @@ def main(out: Path, height: int) -> None:
                     print(out / f"{name}_{lang}.png")
                     if name == "data":
                         upload_shot(page, out, lang)
-                    if name == "churn":
-                        churn_where_shot(page, out, lang)
+                    if name in SECOND_TAB_END:
+                        second_tab_shot(page, out, lang, name, SECOND_TAB_END[name])
             browser.close()
     finally:
         process.terminate()

@@ -37,8 +37,7 @@ except ModelError as error:
 progress.empty()
 
 info = scores.facts_info(facts)
-figures = state.values_query(equity.clv_figures, settings)
-summary = figures["summary"]
+summary = state.values_query(equity.clv_figures, settings, "headline")
 model_name = t(f"clv.model.{info['model']}")
 st.caption(t("clv.caption", months=horizon, as_of=fmt.day(as_of), discount=discount / 100, margin=margin / 100,
              model=model_name))
@@ -53,26 +52,37 @@ kpi(row[1], "clv.kpi.mean_clv", fmt.money(summary["mean_clv"], language, cur), "
 kpi(row[2], "clv.kpi.top20_share", fmt.pct(summary["top20_share"]), "clv.help.top20_share", **periods)
 kpi(row[3], "clv.kpi.mean_p_alive", fmt.pct(summary["mean_p_alive"], 0), "clv.help.mean_p_alive", **periods)
 
-# Only the open tab is drawn: a setting change redraws four charts, not eight.
-where, who, trust, classic = st.tabs([t(f"clv_page.tab.{k}") for k in ("where", "who", "trust", "classic")],
-                                     key="clv_tab", on_change="rerun")
+# Only the open tab is computed and drawn: a setting change redraws two charts, not eight.
+where, spread, who, trust, classic = st.tabs(
+    [t(f"clv_page.tab.{k}") for k in ("where", "spread", "who", "trust", "classic")], key="clv_tab", on_change="rerun")
+
+
+def equity_bars(frame, split: str) -> None:
+    """Equity by customer class, region or decile, largest first, with each group's share on hover."""
+    if frame.empty or (frame["group"] == "").all():
+        st.info(t(f"clv_page.no_{split}"))
+        return
+    labels = [group_label(split, g) for g in frame["group"]]
+    hover = [t("clv_page.hover_equity", group=lab, equity=fmt.money(r.equity, language, cur), share=fmt.pct(r.share),
+               customers=fmt.count(r.customers)) for lab, r in zip(labels, frame.itertuples())]
+    fig = charts.ranked_bars(frame.assign(label=labels), "label", "equity", hover, t(f"clv_page.chart.{split}"),
+                             t("clv_page.equity_axis", currency=cur), "")
+    chart(charts.money_axis(fig, "x", frame["equity"].to_numpy(), language, cur), key=f"equity_{split}")
+
 
 with where:
     if where.open:
-        left, right = st.columns(2)
-        for split, column in (("customer_class", left), ("region", right), ("decile", left)):
-            frame = figures[split]
-            if frame.empty or (frame["group"] == "").all():
-                column.info(t(f"clv_page.no_{split}"))
-                continue
-            labels = [group_label(split, g) for g in frame["group"]]
-            hover = [t("clv_page.hover_equity", group=lab, equity=fmt.money(r.equity, language, cur),
-                       share=fmt.pct(r.share), customers=fmt.count(r.customers))
-                     for lab, r in zip(labels, frame.itertuples())]
+        groups = state.values_query(equity.clv_figures, settings, "groups")
+        for split, column in zip(equity.SPLITS, st.columns(2)):
             with column:
-                fig = charts.ranked_bars(frame.assign(label=labels), "label", "equity", hover,
-                                         t(f"clv_page.chart.{split}"), t("clv_page.equity_axis", currency=cur), "")
-                chart(charts.money_axis(fig, "x", frame["equity"].to_numpy(), language, cur), key=f"equity_{split}")
+                equity_bars(groups[split], split)
+
+with spread:
+    if spread.open:
+        figures = state.values_query(equity.clv_figures, settings, "spread")
+        left, right = st.columns(2)
+        with left:
+            equity_bars(figures["decile"], "decile")
         hist = figures["histogram"]
         with right:
             fig = charts.histogram(
@@ -87,7 +97,7 @@ with where:
 
 with who:
     if who.open:
-        top = shown_names(figures["top"])
+        top = shown_names(state.values_query(equity.clv_figures, settings, "top"))
         st.subheader(t("clv_page.top_title"))
         st.caption(t("clv_page.top_caption", unit=t("clv.unit.week")))
         top = top.assign(reasons=["、".join(t(f"clv_page.reason.{r}") for r in rs) if language == "zh"
@@ -123,7 +133,8 @@ with classic:
                                key="keep_clv_marketing")
         retention = b.number_input(t("clv.average.retention_cost") + f" ({cur})", 0.0, None, 0.0, step=10000.0,
                                    key="keep_clv_retention")
-        comparison = equity.clv_comparison(figures["comparison"], spend, retention)
+        comparison = equity.clv_comparison(state.values_query(equity.clv_figures, settings, "comparison"),
+                                            spend, retention)
         average = comparison["average"]
         row = st.columns(4)
         for column, field in zip(row, ("revenue_per_customer", "acquisition_cost_per_customer",

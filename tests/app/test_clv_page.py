@@ -86,8 +86,41 @@ def test_settings_there_and_back_show_the_same_equity_without_a_refit(data_dir, 
     at.number_input(key="keep_clv_margin").set_value(30.0).run()
     assert_clean(at)
     assert shown(at) == first
-    for tab in ("who", "trust", "classic"):  # every tab draws, and the trust tab reuses the validation
+    for tab in ("spread", "who", "trust", "classic"):  # every tab draws, and the trust tab reuses the validation
         at.session_state["clv_tab"] = translate(f"clv_page.tab.{tab}", lang)
         at.run()
         assert_clean(at)
     assert counted == {"summary": 1, "validate": 1}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_each_tab_draws_its_two_charts_and_the_deciles_add_up_to_the_equity(data_dir, lang):
+    """Where the value sits: class and region; how concentrated: deciles and bands. The decile bars
+    (computed for the spread tab) hold all the customer equity the headline reports (computed apart)."""
+    import base64
+    import json
+
+    import numpy as np
+
+    from crm_logic import demo
+    from crm_logic.scores import ScoreSettings, compute_scores
+    with Store(base_path("demo")) as store:
+        demo.build_demo(store, customers=1_500)
+        values, _ = compute_scores(store, ScoreSettings(as_of=store.info().last_date))
+    at = run_page("views/clv.py", lang, base="demo", timeout=180)
+    assert_clean(at)
+
+    def charts():
+        return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    where = charts()
+    assert len(where) == 2 and all(spec["data"][0]["orientation"] == "h" for spec in where)
+    at.session_state["clv_tab"] = translate("clv_page.tab.spread", lang)
+    at.run()
+    assert_clean(at)
+    deciles, bands = charts()
+
+    def numbers(column):  # plotly sends numeric arrays as base64
+        return np.frombuffer(base64.b64decode(column["bdata"]), column["dtype"]) if isinstance(column, dict) else column
+    assert len(numbers(deciles["data"][0]["x"])) == 10
+    assert sum(numbers(deciles["data"][0]["x"])) == pytest.approx(values["clv"].sum())
+    assert sum(numbers(bands["data"][0]["y"])) == values["clv"].notna().sum()

@@ -133,3 +133,23 @@ def test_histogram_counts_equal_numpys_histogram_of_the_capped_values_edges_incl
     expected, _ = np.histogram(np.clip(clv, edges[0], edges[-1]), bins=edges)
     assert list(hist.customers) == list(expected)
     assert hist.customers.iloc[0] == ((clv < edges[1])).sum()
+
+
+def test_headline_with_an_odd_count_ranks_customers_without_a_value_last():
+    """Five customers, three valued (1, 5, 3): median 3; the top 20 % is one customer, the one worth 5."""
+    frame = pd.DataFrame({"clv": [1.0, np.nan, 5.0, np.nan, 3.0], "p_alive": 0.5, "expected_purchases_12m": 1.0})
+    summary = equity.equity_summary(frame)
+    assert summary["customer_equity"] == 9.0 and summary["median_clv"] == 3.0
+    assert summary["top20_share"] == pytest.approx(5 / 9)
+
+
+def test_the_clv_page_parts_are_the_figures_of_their_functions(store, values, groups):
+    facts = type("Facts", (), {"groups": groups})()
+    assert equity.clv_figures(store, facts, values, "headline") == equity.equity_summary(values)
+    by_group = equity.clv_figures(store, facts, values, "groups")
+    pd.testing.assert_frame_equal(by_group["region"], equity.equity_by(values, groups, "region"))
+    spread = equity.clv_figures(store, facts, values, "spread")
+    pd.testing.assert_frame_equal(spread["decile"], equity.equity_by(values, groups, "decile"))
+    pd.testing.assert_frame_equal(spread["histogram"], equity.clv_histogram(values))
+    with pytest.raises(ValueError):
+        equity.clv_figures(store, facts, values, "everything")
