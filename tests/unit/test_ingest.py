@@ -192,11 +192,12 @@ def test_amount_styles(tmp_path, text, expected):
 def test_a_style_first_seen_after_the_first_thousand_rows_still_decides(tmp_path):
     """Date order and decimal mark are guessed from the first rows and checked against every row."""
     plain = "".join(f"C{i},2024-03-05,12\n" for i in range(1500))
-    us_dates = write(tmp_path / "late_us.csv", "customer_id,order_date,amount\n" + plain + "C9,05/25/2024,7\nC9,06/01/2024,8\n")
+    header = "customer_id,order_date,amount\n"
+    us_dates = write(tmp_path / "late_us.csv", header + plain + "C9,05/25/2024,7\nC9,06/01/2024,8\n")
     checked = validate(read_file(us_dates), today=TODAY)
     assert checked.date_order == "mdy" and not checked.report.problems
     assert checked.rows.order_date.dt.date.tolist()[-2:] == [date(2024, 5, 25), date(2024, 6, 1)]
-    commas = write(tmp_path / "late_comma.csv", "customer_id,order_date,amount\n" + plain + 'C9,2024-03-06,"1531,75"\n')
+    commas = write(tmp_path / "late_comma.csv", header + plain + 'C9,2024-03-06,"1531,75"\n')
     checked = validate(read_file(commas), today=TODAY)
     assert checked.decimal == "," and checked.rows.amount.tolist()[-1] == pytest.approx(1531.75)
     assert sum(checked.rows.amount) == pytest.approx(1500 * 12 + 1531.75)
