@@ -118,6 +118,12 @@ def _load_checked(store, checked, skip_invalid, replace, notify, start, meta) ->
                                 [next_id + k, result.raw.file_name, result.raw.file_hash, now, result.raw.fmt,
                                  result.rows_valid, result.report.facts.get("rows_invalid", 0), replace])
                     customers_new += _load(cur, f"{aliases[result.raw.stage]}.main.{result.view}", next_id + k)
+                    overlap = _orders_already_in_base(cur, next_id + k)
+                    if overlap:  # an export overlapping an earlier one: its orders would count twice
+                        report.problems.insert(0, Problem(result.raw.file_name, None, result.mapping.get("order_id"),
+                                                          "orders_already_in_base", *overlap))
+                        report.status = "rejected"
+                        raise ImportRejected(report)
                     notify(start + (1 - start) * (k + 1) / len(checked), "ingest.stage.load")
         finally:  # after the commit (a database written to in a transaction cannot be detached inside it)
             with store.cursor() as cur:
@@ -135,6 +141,18 @@ def _first_import(cur, file_hash: str) -> str | None:
     """The day this content was first imported into the base, or None."""
     first = cur.execute("SELECT min(imported_at) FROM imports WHERE file_hash = ?", [file_hash]).fetchone()[0]
     return None if first is None else first.date().isoformat()
+
+
+def _orders_already_in_base(cur, import_id: int) -> tuple[str, str] | None:
+    """(how many, the first) of the orders just loaded that an earlier import already holds, by order number
+    and customer (two shops may both number from 1001); None when there are none."""
+    count, first = cur.execute("""
+        SELECT count(DISTINCT n.order_id), min(n.order_id) FROM transactions n
+        WHERE n.import_id = ? AND n.order_id IS NOT NULL AND EXISTS (
+            SELECT 1 FROM transactions o
+            WHERE o.import_id <> n.import_id AND o.order_id = n.order_id AND o.customer_id = n.customer_id)""",
+                               [import_id]).fetchone()
+    return (str(count), first) if count else None
 
 
 def _load(cur, view: str, import_id: int) -> int:

@@ -36,7 +36,7 @@ YES = ("是", "有", "y", "yes", "true", "打折", "折扣")  # numbers: non-zer
 NO = ("否", "无", "n", "no", "false", "不打折")
 FILE_LEVEL = ("unreadable_file", "missing_column", "empty_file", "already_imported", "xls_file", "unknown_encoding",
               "cell_too_large", "formulas_without_values", "no_such_sheet", "ambiguous_dates", "unknown_status",
-              "mixed_currencies")
+              "mixed_currencies", "ambiguous_decimal", "orders_already_in_base")
 # Checks on rows that would be loaded: code -> (field whose column is named, SQL condition on `v`).
 ROW_CHECKS = (
     ("missing_customer_id", "customer_id", "guest AND {refuse}"),
@@ -50,9 +50,16 @@ ROW_CHECKS = (
     ("bad_value", "gross_margin", "margin_text IS NOT NULL AND gross_margin IS NULL"),
     ("bad_value", "discounted", "discount_text IS NOT NULL AND discounted IS NULL"),
     ("conflicting_order", "order_id", "conflict_row IS NOT NULL"),
+    ("early_date", "order_date", "order_date < DATE '1900-01-01'"),  # 7/3/24 read as the year 7 or 24
+    ("scientific_id", "customer_id", "regexp_full_match(customer_id, '{scientific}')"),  # Excel lost the digits
+    ("scientific_id", "order_id", "regexp_full_match(order_id, '{scientific}')"),
+    ("totals_row", "customer_id", "regexp_full_match(lower(customer_id), '{totals}')"),
+    ("totals_row", "order_id", "regexp_full_match(lower(order_id), '{totals}')"),
 )
+SCIENTIFIC = r"[0-9](\.[0-9]+)?[eE]\+[0-9]+"
+TOTALS = "(合计|总计|小计|共计|合計|總計|total|totals|grand total|subtotal|sum|summe|gesamt)[:：]?"
 _TIME = (r"([ T]+[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(\s*[AaPp]\.?[Mm]\.?)?"
-         r"(\s*(Z|UTC|GMT|[+-][0-9]{2}:?[0-9]{2}))?)?$")
+         r"(\s*(Z|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2})?))?)?$")
 _YMD = r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?"
 _COMPACT = r"[0-9]{8}"
 _XY = r"([0-9]{1,2})\s*([-/.])\s*([0-9]{1,2})\s*[-/.]\s*([0-9]{4})"
@@ -233,7 +240,7 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
     with staged(raw.stage) as con:
         scan = _scan(con, col["order_date"], amount_col)
         result.date_order = _date_order(scan, options.date_order, report, name, cols)
-        result.decimal = _decimal(con, scan, amount_col, options.decimal, report)
+        result.decimal = _decimal(con, scan, amount_col, options.decimal, report, name)
         result.currency = _currency(con, scan, col, options.currency, result.platform, report, name)
         report.currency = result.currency or ""
         classes = {**default_status_classes(), **{k.strip().lower(): v for k, v in options.status_classes.items()}}
@@ -267,12 +274,12 @@ def _scan(con, date_col: str, amount_col: str) -> dict:
     """What detection needs, in one pass over the cells: the day/month fields of dates written like 05/06/2024
     (only cells that are not plain ISO dates are looked at), whether amounts hold a comma, and the currency
     marks of amounts that are not plain numbers."""
-    names = ("first", "second", "dots", "xy_dates", "commas", "dollars", "yuan", "euros", "pounds")
+    names = ("first", "second", "dots", "xy_dates", "commas", "thousands", "dollars", "yuan", "euros", "pounds")
     values = con.sql(f"""
         SELECT max(CAST(regexp_extract(xy, '^{_XY}$', 1) AS INTEGER)), max(CAST(regexp_extract(xy, '^{_XY}$', 3) AS INTEGER)),
                count(*) FILTER (regexp_extract(xy, '^{_XY}$', 2) = '.'), count(xy),
-               count(*) FILTER (contains(amount, ',')),
-               count(*) FILTER (mark LIKE '%$%'), count(*) FILTER (regexp_matches(mark, '[¥￥元]|RMB|CNY')),
+               count(*) FILTER (contains(amount, ',')), count(*) FILTER (amount LIKE '%.___%'),
+               count(*) FILTER (regexp_matches(mark, '[$]|USD')), count(*) FILTER (regexp_matches(mark, '[¥￥元]|RMB|CNY')),
                count(*) FILTER (regexp_matches(mark, '€|EUR')), count(*) FILTER (mark LIKE '%£%')
         FROM (SELECT CASE WHEN regexp_full_match(t, '{_XY}') THEN t END AS xy, amount,
                      CASE WHEN TRY_CAST(cell(amount) AS DOUBLE) IS NULL THEN amount END AS mark
@@ -301,8 +308,17 @@ def _date_order(scan: dict, chosen: str, report: ValidationReport, name: str, co
     return order
 
 
-def _decimal(con, scan: dict, column: str, chosen: str, report: ValidationReport) -> str:
-    """',' when amounts show a decimal comma (1531,75 or 1.234,50) and no decimal point; '.' otherwise."""
+def _decimal(con, scan: dict, column: str, chosen: str, report: ValidationReport, name: str) -> str:
+    """',' when amounts show a decimal comma (1531,75 or 1.234,50) and no decimal point; '.' otherwise.
+    Amounts whose only point is followed by three digits (1.234, 2.500) are asked: thousands or decimals."""
+    if chosen == "auto" and not scan["commas"] and scan["thousands"]:
+        grouped, decimals = con.sql(f"""
+            SELECT count(*) FILTER (regexp_full_match(t, '-?[0-9]{{1,3}}([.][0-9]{{3}})+')),
+                   count(*) FILTER (regexp_matches(t, '[.]([0-9]{{1,2}}|[0-9]{{4,}})$'))
+            FROM (SELECT bare_number(cell({column})) AS t FROM raw_cells)""").fetchall()[0]
+        if grouped and not decimals:
+            report.problems.append(Problem(name, None, None, "ambiguous_decimal"))
+            return "."
     if chosen == "auto" and scan["commas"]:
         commas, points = con.sql(f"""
             SELECT count(*) FILTER (regexp_matches(t, '[0-9],[0-9]{{1,2}}$') OR regexp_matches(t, '\\.[0-9]{{3}},')),
@@ -328,9 +344,12 @@ def _currency(con, scan: dict, col, chosen, platform, report, name) -> str | Non
                 report.problems.append(Problem(name, None, None, "mixed_currencies", ", ".join(sorted(codes))))
             symbol = currency_symbol(codes[0]) if len(codes) == 1 else None
         if symbol is None:
-            marks = [scan[k] for k in ("dollars", "yuan", "euros", "pounds")]
-            if max(marks):
-                symbol = ("$", "¥", "€", "£")[marks.index(max(marks))]
+            marks = dict(zip(("$", "¥", "€", "£"), (scan[k] for k in ("dollars", "yuan", "euros", "pounds"))))
+            shown = sorted(mark for mark, count in marks.items() if count)
+            if len(shown) > 1:  # amounts in two currencies: a sum of them means nothing
+                report.problems.append(Problem(name, None, None, "mixed_currencies", ", ".join(shown)))
+            elif shown:
+                symbol = shown[0]
         symbol = symbol or platform_currency(platform)
     if symbol:
         report.notes.append(("currency", {"currency": symbol}))
@@ -363,7 +382,8 @@ def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated,
         "customer_id": ("customer_id", True, "VARCHAR"), "order_id": ("order_id", "order_id" in col, "VARCHAR"),
         "order_date": ("order_date", True, "DATE"),
         "date_pending": (f"order_date IS NULL AND {pending}", result.date_order is None, "BOOLEAN"),
-        "date_text": (f"CASE WHEN order_date IS NULL OR order_date > DATE '{today.isoformat()}' THEN cell(date_cell) END",
+        "date_text": (f"CASE WHEN order_date IS NULL OR order_date > DATE '{today.isoformat()}' "
+                      f"OR order_date < DATE '1900-01-01' THEN cell(date_cell) END",
                       True, "VARCHAR"),
         "amount_signed": ("CASE WHEN quantity < 0 THEN -abs(amount_read) ELSE amount_read END", True, "DOUBLE"),
         "amount_text": ("CASE WHEN amount_read IS NULL OR NOT isfinite(amount_read) OR abs(amount_read) >= 1e16 "
@@ -480,7 +500,8 @@ def _ordered_copy(con, table: str, select: str) -> None:
 
 def _check(condition: str, options: ImportOptions, today: date) -> str:
     """A row check's SQL with the user's settings as literals (a boolean and a date, never free text)."""
-    return condition.format(refuse="true" if options.guests == "refuse" else "false", today=today.isoformat())
+    return condition.format(refuse="true" if options.guests == "refuse" else "false", today=today.isoformat(),
+                            scientific=SCIENTIFIC, totals=TOTALS)
 
 
 def _values(pairs: dict[str, str]) -> str:
@@ -537,7 +558,7 @@ def _row_problems(con, result: Validated, cols: dict[str, str], options: ImportO
         column = cols.get(fld) or (cols.get("unit_price") if fld == "amount" else None)
         shown = "NULL" if code.startswith("missing") else {
             "order_date": "date_text", "amount": "amount_text", "quantity": "quantity_text", "gross_margin": "margin_text",
-            "discounted": "discount_text", "order_id": "order_id"}.get(fld, "NULL")
+            "discounted": "discount_text", "order_id": "order_id", "customer_id": "customer_id"}.get(fld, "NULL")
         expected = "conflict_row" if code == "conflicting_order" else "NULL"
         for row, text, exp in con.sql(f"""SELECT row, {shown}, {expected} FROM {view}
                                           WHERE checked AND ({cond}) ORDER BY row LIMIT {MAX_KEPT}""").fetchall():

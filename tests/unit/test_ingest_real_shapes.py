@@ -1,0 +1,173 @@
+"""Files shaped like what users really bring, where a quiet guess would give a wrong number.
+
+Each file is written here by hand; the expected figures are hand sums over its lines. Where the file cannot
+be read one right way, the import must refuse it naming the problem (the base unchanged), never guess.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from crm_logic.ingest import ImportOptions, ImportRejected, import_files, read_file, validate
+from crm_logic.store import Store
+
+TODAY = date(2025, 6, 30)
+HEADER = "订单号,客户编号,下单日期,实付金额\n"
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "base.duckdb") as s:
+        yield s
+
+
+def write(path, body, header=HEADER):
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+def base(store):
+    return store.one("SELECT count(*), count(DISTINCT order_id), count(DISTINCT customer_id), sum(amount) "
+                     "FROM transactions")
+
+
+def rejected(store, paths, **kwargs):
+    with pytest.raises(ImportRejected) as caught:
+        import_files(store, paths, today=TODAY, **kwargs)
+    return caught.value.report
+
+
+def test_an_export_overlapping_one_already_imported_is_refused_not_counted_twice(tmp_path, store):
+    """Monthly exports of 'the last three months' overlap: the orders already in the base must not count twice."""
+    first = write(tmp_path / "jan_mar.csv", "SO1,C1,2024-01-05,100\nSO2,C2,2024-02-05,200\nSO3,C1,2024-03-05,300\n")
+    overlapping = write(tmp_path / "mar_may.csv", "SO3,C1,2024-03-05,300\nSO4,C3,2024-04-05,400\n")
+    import_files(store, [first], today=TODAY)
+    report = rejected(store, [overlapping])
+    assert base(store) == (3, 3, 2, Decimal("600.00"))  # 100 + 200 + 300, unchanged
+    problem = next(p for p in report.problems if p.code == "orders_already_in_base")
+    assert (problem.file, problem.column, problem.value, problem.expected) == ("mar_may.csv", "订单号", "1", "SO3")
+    assert "SO3" in report.render("en") and "SO3" in report.render("zh")
+
+
+def test_the_same_orders_resaved_with_other_line_ends_are_refused(tmp_path, store):
+    """A file saved again (CRLF, another hash) is not caught as 'already imported' by its hash: by its orders."""
+    first = write(tmp_path / "orders.csv", "SO1,C1,2024-01-05,100\nSO2,C2,2024-02-05,200\n")
+    again = tmp_path / "orders_copy.csv"
+    again.write_bytes(first.read_bytes().replace(b"\n", b"\r\n"))
+    import_files(store, [first], today=TODAY)
+    report = rejected(store, [again])
+    assert [p.value for p in report.problems if p.code == "orders_already_in_base"] == ["2"]
+    assert base(store) == (2, 2, 2, Decimal("300.00"))
+
+
+def test_two_overlapping_files_in_one_import_are_refused(tmp_path, store):
+    a = write(tmp_path / "a.csv", "SO1,C1,2024-01-05,100\nSO2,C2,2024-02-05,200\n")
+    b = write(tmp_path / "b.csv", "SO2,C2,2024-02-05,200\nSO3,C3,2024-03-05,50\n")
+    report = rejected(store, [a, b])
+    assert [(p.file, p.expected) for p in report.problems if p.code == "orders_already_in_base"] == [("b.csv", "SO2")]
+    assert base(store) == (0, 0, 0, None)
+
+
+def test_the_same_order_number_from_another_customer_is_another_order(tmp_path, store):
+    """Two shops both number orders from 1001: an order is the same only with the same customer."""
+    import_files(store, [write(tmp_path / "shop_a.csv", "1001,C1,2024-01-05,100\n")], today=TODAY)
+    import_files(store, [write(tmp_path / "shop_b.csv", "1001,D7,2024-01-06,40\n")], today=TODAY)
+    assert base(store) == (2, 1, 2, Decimal("140.00"))
+
+
+def test_ids_excel_wrote_in_scientific_notation_are_refused(tmp_path, store):
+    """1.23457E+11 is what Excel saves for a 12-digit ID: two customers would silently become one."""
+    path = write(tmp_path / "excel_saved.csv",
+                 "1,1.23457E+11,2024-01-05,100\n2,1.23457E+11,2024-02-05,200\n3,C3,2024-02-06,50\n")
+    report = rejected(store, [path])
+    assert [(p.row, p.column, p.value) for p in report.problems if p.code == "scientific_id"] == [
+        (2, "客户编号", "1.23457E+11"), (3, "客户编号", "1.23457E+11")]
+    assert "scientific" in report.render("en") and "科学计数法" in report.render("zh")
+    assert base(store) == (0, 0, 0, None)
+
+
+def test_order_numbers_in_scientific_notation_are_refused(tmp_path, store):
+    path = write(tmp_path / "orders.csv", "2.02407E+17,C1,2024-01-05,100\n2.02407E+17,C2,2024-02-05,200\n")
+    report = rejected(store, [path])
+    assert {p.row for p in report.problems if p.code == "scientific_id"} == {2, 3}
+
+
+@pytest.mark.parametrize("written", ["7/3/24", "7-3-24", "24/7/3", "0024-07-03"])
+def test_a_two_digit_year_is_refused_not_read_as_year_24_or_7(tmp_path, store, written):
+    path = write(tmp_path / "short_years.csv", f"1,C1,2024-07-01,100\n2,C1,{written},50\n")
+    report = rejected(store, [path])
+    assert [(p.row, p.code, p.value) for p in report.problems] == [(3, "early_date", written)]
+    assert "four digits" in report.render("en") and "四位" in report.render("zh")
+
+
+def test_old_dates_with_four_digit_years_still_load(tmp_path, store):
+    import_files(store, [write(tmp_path / "old.csv", "1,C1,1985-07-03,100\n2,C1,1901-01-02,50\n")], today=TODAY)
+    assert store.df("SELECT order_date FROM transactions ORDER BY 1")["order_date"].dt.year.tolist() == [1901, 1985]
+
+
+@pytest.mark.parametrize("euro", ["", " €"])
+def test_european_thousands_without_decimals_are_asked_not_read_as_decimals(tmp_path, store, euro):
+    """'1.234' in a German file is one thousand two hundred thirty-four; read with a point it is 1.234."""
+    path = write(tmp_path / "bestellungen.csv",
+                 f"1;K1;05.01.2024;1.234{euro}\n2;K1;06.01.2024;2.500{euro}\n3;K2;07.01.2024;80{euro}\n",
+                 header="Bestellnummer;Kundennummer;Bestelldatum;Betrag\n")
+    report = rejected(store, [path])
+    assert [p.code for p in report.problems] == ["ambiguous_decimal"]
+    assert base(store) == (0, 0, 0, None)
+    import_files(store, [path], today=TODAY, options=ImportOptions(decimal=","))
+    assert base(store) == (3, 3, 2, Decimal("3814.00"))  # 1234 + 2500 + 80
+
+
+def test_amounts_with_three_decimals_among_cents_are_read_with_a_point(tmp_path, store):
+    """Unit prices of 3 decimals next to ones of 2 or 4 say the point is the decimal mark: no question."""
+    path = write(tmp_path / "erp.csv", "1,C1,2024-01-05,1.250\n2,C1,2024-01-06,2.5\n3,C2,2024-01-07,0.1234\n")
+    import_files(store, [path], today=TODAY)
+    assert store.scalar("SELECT sum(amount) FROM transactions") == Decimal("3.87")  # 1.25 + 2.50 + 0.12
+
+
+@pytest.mark.parametrize("amounts, symbols", [(("$100", "€200", "$50"), "$, €"),
+                                              (("¥1,234.00", "USD 12.00", "-¥12.00"), "$, ¥")])
+def test_amounts_marked_in_two_currencies_are_refused(tmp_path, store, amounts, symbols):
+    body = "".join(f'{i},C{i},2024-01-0{i},"{a}"\n' for i, a in enumerate(amounts, 1))
+    report = rejected(store, [write(tmp_path / "currencies.csv", body)])
+    assert [(p.code, p.value) for p in report.problems] == [("mixed_currencies", symbols)]
+
+
+def test_amounts_in_one_currency_with_and_without_its_mark_load(tmp_path, store):
+    body = '1,C1,2024-01-05,"USD 1,200.00"\n2,C2,2024-01-06,$12.50\n3,C2,2024-01-07,7\n'
+    import_files(store, [write(tmp_path / "usd.csv", body)], today=TODAY)
+    assert base(store)[3] == Decimal("1219.50")
+    assert store.get_meta("currency") == "$"
+
+
+@pytest.mark.parametrize("total_row", ["合计,合计,2024-02-05,300", ",合计,,300", "Total,Total,,300",
+                                       ",总计：,,300"])
+def test_a_totals_row_is_named_not_loaded_as_a_customer(tmp_path, store, total_row):
+    path = write(tmp_path / "report.csv", f"1,C1,2024-01-05,100\n2,C2,2024-02-05,200\n{total_row}\n")
+    report = rejected(store, [path])
+    assert (4, "totals_row") in [(p.row, p.code) for p in report.problems]
+    assert "total" in report.render("en").lower() and "合计" in report.render("zh")
+    result = import_files(store, [path], today=TODAY, skip_invalid=True)
+    assert result.rows_skipped == 1 and base(store) == (2, 2, 2, Decimal("300.00"))
+
+
+def test_a_customer_named_like_a_word_in_totals_is_a_customer(tmp_path, store):
+    import_files(store, [write(tmp_path / "names.csv", "1,Totalstore,2024-01-05,100\n2,合计科技,2024-01-06,50\n")],
+                 today=TODAY)
+    assert base(store) == (2, 2, 2, Decimal("150.00"))
+
+
+def test_erp_received_amount_header_is_recognised(tmp_path, store):
+    path = write(tmp_path / "erp.csv", "SO1,C1,2024-01-05,100.5\nSO2,C2,2024-01-06,20\n",
+                 header="订单号,客户编号,下单日期,实收金额\n")
+    assert validate(read_file(path), today=TODAY).mapping["amount"] == "实收金额"
+    import_files(store, [path], today=TODAY)
+    assert base(store)[3] == Decimal("120.50")
+
+
+@pytest.mark.parametrize("stamp", ["2024-07-03 15:05:00.123+08", "2024-07-03 23:05:00-05", "2024-07-03T15:05:00+0800"])
+def test_timestamps_with_an_hour_only_offset_are_dates(tmp_path, store, stamp):
+    import_files(store, [write(tmp_path / "pg.csv", f"1,C1,{stamp},100\n")], today=TODAY)
+    assert store.scalar("SELECT order_date FROM transactions") == date(2024, 7, 3)
