@@ -193,6 +193,8 @@ def read_file(source: Any, file_name: str | None = None, fmt: str | None = None,
             _read_text(raw, path, head, fmt, header_row)
     except _Refused as refused:
         return _refuse(raw, refused.problem)
+    except UnicodeDecodeError:  # e.g. a UTF-8 mark in front of GBK text: the sample looked like UTF-8
+        return _refuse(raw, Problem(name, None, None, "unknown_encoding"))
     except Exception as exc:  # noqa: BLE001
         return _refuse(raw, Problem(name, None, None, "unreadable_file", str(exc).splitlines()[0][:200]))
     return raw

@@ -67,6 +67,7 @@ _SERIAL = r"[0-9]{5}(\.[0-9]+)?"
 _MACROS = rf"""
 CREATE OR REPLACE TEMP MACRO cell(x) AS nullif(CASE WHEN regexp_matches(x, '^[ \t\n\r　]|[ \t\n\r　]$')
     THEN trim(x, ' ' || chr(9) || chr(10) || chr(13) || chr(12288)) ELSE x END, '');
+CREATE OR REPLACE TEMP MACRO unquoted_id(x) AS CASE WHEN x LIKE '="%"' THEN substr(x, 3, length(x) - 3) ELSE x END;
 CREATE OR REPLACE TEMP MACRO halfwidth(x) AS translate(x, '０１２３４５６７８９．，－＋（）／：￥　',
                                                           '0123456789.,-+()/:¥ ');
 CREATE OR REPLACE TEMP MACRO bare_number(x) AS
@@ -368,6 +369,9 @@ def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated,
     def cell(f):
         return f"cell({col[f]})" if f in col else "CAST(NULL AS VARCHAR)"
 
+    def id_cell(f):  # ="3712..." (Taobao's way to keep Excel from rounding an ID) is the ID inside
+        return f"unquoted_id({cell(f)})" if f in col else "CAST(NULL AS VARCHAR)"
+
     read = _number("amount_cell", comma)
     amount = f"quantity * {read}" if derived else read
     all_cells = ", ".join(f"c{i}" for i in range(len(result.raw.columns)))
@@ -412,7 +416,7 @@ def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated,
                     WHEN regexp_full_match(discount_text, '[0-9.]+折') THEN true
                     ELSE {_number('discount_text', comma)} <> 0 END AS discounted
         FROM (
-        SELECT {'' if in_place else 'row, '}{cell('customer_id')} AS customer_id, {cell('order_id')} AS order_id,
+        SELECT {'' if in_place else 'row, '}{id_cell('customer_id')} AS customer_id, {id_cell('order_id')} AS order_id,
                {raw_cell('order_date')} AS date_cell, quick_day({raw_cell('order_date')}) AS quick_date,
                {raw_cell('unit_price' if derived else 'amount')} AS amount_cell,
                {raw_cell('quantity')} AS quantity_cell, {raw_cell('gross_margin')} AS margin_cell,

@@ -171,3 +171,27 @@ def test_erp_received_amount_header_is_recognised(tmp_path, store):
 def test_timestamps_with_an_hour_only_offset_are_dates(tmp_path, store, stamp):
     import_files(store, [write(tmp_path / "pg.csv", f"1,C1,{stamp},100\n")], today=TODAY)
     assert store.scalar("SELECT order_date FROM transactions") == date(2024, 7, 3)
+
+
+def test_taobao_ids_quoted_as_excel_text_are_the_plain_ids(tmp_path, store):
+    """Taobao writes ="3712..." so that Excel keeps the digits: the ID is what is inside, in any later export too."""
+    header = "订单编号,买家会员名,买家实际支付金额,订单状态,订单创建时间\n"
+    quoted = tmp_path / "ExportOrderList.csv"
+    quoted.write_bytes((header + '="371234567890123456",="13800138000",90.00,交易成功,2024-05-01 10:00:00\n'
+                        '="371234567890123457",tb_b,50.00,交易成功,2024-05-02 10:00:00\n').encode("gbk"))
+    import_files(store, [quoted], today=TODAY)
+    assert sorted(store.df("SELECT order_id, customer_id FROM transactions").itertuples(index=False, name=None)) == [
+        ("371234567890123456", "13800138000"), ("371234567890123457", "tb_b")]
+    plain = write(tmp_path / "plain.csv", "371234567890123457,tb_b,50.00,交易成功,2024-05-02 10:00:00\n", header=header)
+    report = rejected(store, [plain])
+    assert [p.expected for p in report.problems if p.code == "orders_already_in_base"] == ["371234567890123457"]
+
+
+@pytest.mark.parametrize("header_encoding", ["gbk", "utf-8"])
+def test_gbk_text_behind_a_utf8_mark_gets_the_encoding_message(tmp_path, store, header_encoding):
+    """A UTF-8 BOM followed by GBK bytes (a tool added the mark, or rows were appended from another file)."""
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode(header_encoding) + "1,张三,2024-01-05,100\n".encode("gbk"))
+    report = rejected(store, [path])
+    assert [p.code for p in report.problems] == ["unknown_encoding"]
+    assert "UTF-8" in report.render("en") and "codec" not in report.render("en")
