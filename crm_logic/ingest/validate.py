@@ -67,7 +67,8 @@ _SERIAL = r"[0-9]{5}(\.[0-9]+)?"
 _MACROS = rf"""
 CREATE OR REPLACE TEMP MACRO cell(x) AS nullif(CASE WHEN regexp_matches(x, '^[ \t\n\r　]|[ \t\n\r　]$')
     THEN trim(x, ' ' || chr(9) || chr(10) || chr(13) || chr(12288)) ELSE x END, '');
-CREATE OR REPLACE TEMP MACRO unquoted_id(x) AS CASE WHEN x LIKE '="%"' THEN substr(x, 3, length(x) - 3) ELSE x END;
+CREATE OR REPLACE TEMP MACRO plain_id(x) AS CASE WHEN x LIKE '="%"' THEN substr(x, 3, length(x) - 3)
+    WHEN x LIKE '%.0%' AND regexp_full_match(x, '[0-9]+[.]0+') THEN regexp_extract(x, '^[0-9]+') ELSE x END;
 CREATE OR REPLACE TEMP MACRO halfwidth(x) AS translate(x, '０１２３４５６７８９．，－＋（）／：￥　',
                                                           '0123456789.,-+()/:¥ ');
 CREATE OR REPLACE TEMP MACRO bare_number(x) AS
@@ -369,8 +370,8 @@ def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated,
     def cell(f):
         return f"cell({col[f]})" if f in col else "CAST(NULL AS VARCHAR)"
 
-    def id_cell(f):  # ="3712..." (Taobao's way to keep Excel from rounding an ID) is the ID inside
-        return f"unquoted_id({cell(f)})" if f in col else "CAST(NULL AS VARCHAR)"
+    def id_cell(f):  # ="3712..." (Taobao's way to keep Excel from rounding an ID) is the ID inside; 17850.0
+        return f"plain_id({cell(f)})" if f in col else "CAST(NULL AS VARCHAR)"  # is 17850, as Excel's cell reads
 
     read = _number("amount_cell", comma)
     amount = f"quantity * {read}" if derived else read

@@ -195,3 +195,19 @@ def test_gbk_text_behind_a_utf8_mark_gets_the_encoding_message(tmp_path, store, 
     report = rejected(store, [path])
     assert [p.code for p in report.problems] == ["unknown_encoding"]
     assert "UTF-8" in report.render("en") and "codec" not in report.render("en")
+
+
+def test_numeric_ids_saved_with_a_trailing_point_zero_are_the_same_customers_as_in_excel(tmp_path, store):
+    """pandas and some ERPs write a numeric CustomerID as 17850.0; the .xlsx of the same data reads 17850."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["InvoiceNo", "CustomerID", "InvoiceDate", "Amount"])
+    book.active.append(["536365", 17850, "2010-12-01", 15.3])
+    book.save(tmp_path / "december.xlsx")
+    import_files(store, [tmp_path / "december.xlsx"], today=TODAY)
+    csv_export = write(tmp_path / "january.csv", "536366,17850.0,2011-01-04,22.0\n536367,13047.00,2011-01-05,10\n"
+                       "536368,A12.0,2011-01-05,1\n", header="InvoiceNo,CustomerID,InvoiceDate,Amount\n")
+    import_files(store, [csv_export], today=TODAY)
+    assert sorted(store.df("SELECT DISTINCT customer_id FROM transactions")["customer_id"]) == ["13047", "17850", "A12.0"]
+    assert store.scalar("SELECT sum(amount) FROM transactions WHERE customer_id = '17850'") == Decimal("37.30")
