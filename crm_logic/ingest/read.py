@@ -349,7 +349,20 @@ def _header_line(lines: list[str], delimiter: str | None) -> int:
              for n, line in enumerate(lines[:_HEADER_SEARCH * 2], 1) if line.strip()][:_HEADER_SEARCH]
     widths = [w for _, _, w in found]
     width = max(widths, key=lambda w: (widths.count(w), w), default=0)
-    return next((n for n, cells, w in found if w == width and len(cells) >= min(2, width)), found[0][0] if found else 1)
+    at = next((i for i, (_, cells, w) in enumerate(found) if w == width and len(cells) >= min(2, width)), None)
+    if at is None:
+        return found[0][0] if found else 1
+    below = found[at + 1] if at + 1 < len(found) else None
+    if below and below[0] == found[at][0] + 1 and below[2] == width and _group_header(found[at][1], below[1], width):
+        return below[0]
+    return found[at][0]
+
+
+def _group_header(cells: list, below: list, width: int) -> bool:
+    """A row with unnamed cells (订单信息 merged over two columns) right above a row of names only: the names
+    are the header. A row of data holds numbers or dates, so it is never taken for names."""
+    return len(cells) < width and len(below) == width and all(
+        isinstance(v, str) and not re.fullmatch(r"[\d\s.,:/\-+¥$€£%()]+", v) for v in below)
 
 
 def _read_csv_natively(raw: RawTable, path: Path) -> bool:
@@ -473,16 +486,18 @@ def _read_excel(raw: RawTable, path: Path, sheet: str | None, header_row: int | 
         raw.sheets = list(book.sheetnames)
         if sheet is not None and sheet not in raw.sheets:
             raise _Refused(Problem(raw.file_name, None, None, "no_such_sheet", sheet, ", ".join(raw.sheets)))
-        chosen = None
+        chosen = first_with_data = None  # the first sheet with data is read when none has an order's columns
         for name in ([sheet] if sheet else raw.sheets):
             ws = book[name]
             ws.reset_dimensions()  # read-only mode trusts the stored dimension, which writers often get wrong
             rows = [(n, row) for n, row in enumerate(ws.iter_rows(values_only=True), 1)
                     if any(v is not None and str(v).strip() for v in row)]
-            if len(rows) > 1 or sheet:
+            if sheet or (len(rows) > 1 and _order_columns(rows)):
                 chosen = (name, ws, rows)
                 break
-        name, ws, rows = chosen or (raw.sheets[0], None, [])
+            if len(rows) > 1 and first_with_data is None:
+                first_with_data = (name, ws, rows)
+        name, ws, rows = chosen or first_with_data or (raw.sheets[0], None, [])
         raw.sheet = name
         formulas = ws is not None and _formulas_without_values(path, getattr(ws, "_worksheet_path", ""))
     finally:
@@ -492,9 +507,7 @@ def _read_excel(raw: RawTable, path: Path, sheet: str | None, header_row: int | 
     if not rows:
         _stage_frame(raw, pd.DataFrame(), np.empty(0, dtype=np.int64), [])
         return
-    filled = [(n, sum(v is not None and str(v).strip() != "" for v in r)) for n, r in rows[:_HEADER_SEARCH]]
-    widest = max(k for _, k in filled)
-    raw.header_row = header_row or next(n for n, k in filled if k >= max(min(2, widest), widest / 2))
+    raw.header_row = header_row or _sheet_header(rows)
     at = next((i for i, (n, _) in enumerate(rows) if n >= raw.header_row), len(rows))
     if at == len(rows) or rows[at][0] != raw.header_row:
         header_cells: tuple = ()
@@ -507,6 +520,28 @@ def _read_excel(raw: RawTable, path: Path, sheet: str | None, header_row: int | 
                for _, r in body]
     frame = pd.DataFrame(records, columns=range(len(header)), dtype=object)
     _stage_frame(raw, frame, np.array([n for n, _ in body], dtype=np.int64), header)
+
+
+def _sheet_header(rows: list[tuple[int, tuple]]) -> int:
+    """The first row with at least half as many cells as the fullest (title rows have one), or the row of
+    names right under it when it is a group header."""
+    filled = [(n, [v for v in r if v is not None and str(v).strip() != ""])
+              for n, r in rows[:_HEADER_SEARCH]]
+    widest = max(len(cells) for _, cells in filled)
+    at = next(i for i, (_, cells) in enumerate(filled) if len(cells) >= max(min(2, widest), widest / 2))
+    if at + 1 < len(filled) and filled[at + 1][0] == filled[at][0] + 1 and _group_header(
+            filled[at][1], filled[at + 1][1], widest):
+        return filled[at + 1][0]
+    return filled[at][0]
+
+
+def _order_columns(rows: list[tuple[int, tuple]]) -> bool:
+    """Whether a sheet's header names at least two of an order's fields (a summary sheet names none)."""
+    from crm_logic.ingest.platforms import auto_mapping
+
+    header = next(r for n, r in rows if n == _sheet_header(rows))
+    mapped = auto_mapping([_cell_text(v) for v in header if v is not None])
+    return len({"customer_id", "order_date", "amount", "order_id"} & set(mapped)) >= 2
 
 
 def _formulas_without_values(path: Path, member: str) -> bool:
@@ -527,6 +562,8 @@ def _cell_text(value: Any) -> str:
     """A cell as the user reads it: integral numbers without '.0', dates as ISO."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float):  # 1e-07 would not read as an amount
+        return np.format_float_positional(value, trim="-")
     if isinstance(value, datetime):
         return value.isoformat(sep=" ") if value.time() != datetime.min.time() else value.date().isoformat()
     return value if isinstance(value, str) else str(value)

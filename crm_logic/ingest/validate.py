@@ -226,14 +226,14 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
     required = [f for f in REQUIRED if not (f == "amount" and derived)]
     report.problems += [Problem(name, None, cols.get(f), "missing_column", f) for f in FIELDS
                         if (f in required and f not in cols) or (f in cols and cols[f] not in raw.columns)]
+    if raw.header_row and raw.header_row > 1 and raw.fmt != "cdnow":  # said before a missing column too:
+        report.notes.append(("header_row", {"row": raw.header_row}))  # the wrong sheet or row may be why
+    if raw.sheet and len(raw.sheets) > 1:
+        report.notes.append(("sheet", {"sheet": raw.sheet, "count": len(raw.sheets)}))
     if len(report.problems) > len(raw.problems):
         return result
     if result.platform:
         report.notes.append(("platform", {"platform": result.platform}))
-    if raw.header_row and raw.header_row > 1 and raw.fmt != "cdnow":
-        report.notes.append(("header_row", {"row": raw.header_row}))
-    if raw.sheet and len(raw.sheets) > 1:
-        report.notes.append(("sheet", {"sheet": raw.sheet, "count": len(raw.sheets)}))
     if derived:
         report.notes.append(("amount_from_price", {}))
     col = {f: f"c{raw.columns.index(c)}" for f, c in cols.items()}  # staged names: c0, c1, ...

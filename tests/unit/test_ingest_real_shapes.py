@@ -211,3 +211,66 @@ def test_numeric_ids_saved_with_a_trailing_point_zero_are_the_same_customers_as_
     import_files(store, [csv_export], today=TODAY)
     assert sorted(store.df("SELECT DISTINCT customer_id FROM transactions")["customer_id"]) == ["13047", "17850", "A12.0"]
     assert store.scalar("SELECT sum(amount) FROM transactions WHERE customer_id = '17850'") == Decimal("37.30")
+
+
+def workbook(path, sheets):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+ORDERS = [["订单号", "客户编号", "下单日期", "实付金额"], ["SO1", "C1", "2024-01-05", 100], ["SO2", "C2", "2024-01-06", 200.5]]
+
+
+def test_a_summary_sheet_before_the_orders_is_passed_over(tmp_path, store):
+    """Reports often open on a summary sheet (指标/数值): the orders are on the sheet whose columns are an order's."""
+    path = workbook(tmp_path / "report.xlsx", {"汇总": [["指标", "数值"], ["订单数", 2], ["销售额", 300.5]], "明细": ORDERS})
+    assert read_file(path).sheet == "明细"
+    import_files(store, [path], today=TODAY)
+    assert base(store) == (2, 2, 2, Decimal("300.50"))
+
+
+def test_a_workbook_without_an_order_sheet_names_the_sheet_it_read(tmp_path, store):
+    path = workbook(tmp_path / "odd.xlsx", {"A": [["x", "y"], [1, 2]], "B": [["p", "q"], [3, 4]]})
+    report = rejected(store, [path])
+    assert ("sheet", {"sheet": "A", "count": 2}) in report.notes and "“A”" in report.render("en")
+
+
+def test_a_group_header_row_above_the_column_names_is_skipped(tmp_path, store):
+    """Two-level headers (订单信息 over 订单号 and 下单日期): the names are on the second row."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["订单信息", None, "客户", None])
+    sheet.merge_cells("A1:B1")
+    sheet.merge_cells("C1:D1")
+    for row in ORDERS:
+        sheet.append([row[0], row[2], row[1], row[3]] if row[0] != "订单号" else ["订单号", "下单日期", "客户编号", "实付金额"])
+    book.save(tmp_path / "grouped.xlsx")
+    assert read_file(tmp_path / "grouped.xlsx").header_row == 2
+    csv_path = write(tmp_path / "grouped.csv", "订单号,下单日期,客户编号,实付金额\nSO1,2024-01-05,C1,100\n",
+                     header="订单信息,,客户,\n")
+    assert read_file(csv_path).header_row == 2
+    import_files(store, [tmp_path / "grouped.xlsx"], today=TODAY)
+    assert base(store) == (2, 2, 2, Decimal("300.50"))
+
+
+def test_a_header_with_an_unnamed_column_is_not_mistaken_for_a_title(tmp_path):
+    path = write(tmp_path / "unnamed.csv", "SO1,C1,2024-01-05,100,\nSO2,C2,2024-01-06,50,x\n",
+                 header="订单号,客户编号,下单日期,实付金额,\n")
+    assert read_file(path).header_row == 1
+
+
+def test_tiny_and_huge_excel_numbers_are_read_as_numbers(tmp_path, store):
+    path = workbook(tmp_path / "floats.xlsx", {"S": [ORDERS[0], ["SO1", "C1", "2024-01-05", 0.1 + 0.2],
+                                                    ["SO2", "C1", "2024-01-06", 1e-7], ["SO3", "C2", "2024-01-07", 2.5e15]]})
+    import_files(store, [path], today=TODAY)
+    assert base(store)[3] == Decimal("2500000000000000.30")
