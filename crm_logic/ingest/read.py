@@ -289,6 +289,9 @@ def _read_text(raw: RawTable, path: Path, head: bytes, fmt: str | None, header_r
         _stage_frame(raw, pd.DataFrame(), np.empty(0, dtype=np.int64), [])
         return
     raw.header_row = header_row or (None if cdnow else _header_line(sample, raw.delimiter))
+    if header_row and not _line(text_path, header_row).strip():  # chosen below the last line: nothing under it
+        _stage_frame(raw, pd.DataFrame(), np.empty(0, dtype=np.int64), [])
+        return
     if raw.delimiter is not None and _read_csv_natively(raw, text_path):
         return
     if raw.delimiter is not None and raw.encoding == "utf-8" and text_path == path and _not_utf8(path):

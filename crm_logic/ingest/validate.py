@@ -122,6 +122,8 @@ class ImportOptions:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}")
+        if self.header_row is not None and self.header_row < 1:
+            raise ValueError(f"header_row counts lines from 1, not {self.header_row}")
         if self.platform is not None and self.platform not in platforms():
             raise ValueError(f"platform must be one of {sorted(platforms())}, not {self.platform!r}")
         bad = {v: c for v, c in self.status_classes.items() if c not in STATUS_CLASSES}

@@ -274,3 +274,16 @@ def test_tiny_and_huge_excel_numbers_are_read_as_numbers(tmp_path, store):
                                                     ["SO2", "C1", "2024-01-06", 1e-7], ["SO3", "C2", "2024-01-07", 2.5e15]]})
     import_files(store, [path], today=TODAY)
     assert base(store)[3] == Decimal("2500000000000000.30")
+
+
+@pytest.mark.parametrize("header_row", [99, 5])
+def test_a_header_row_below_the_last_line_means_no_data_rows(tmp_path, store, header_row):
+    path = write(tmp_path / "short.csv", "SO1,C1,2024-01-05,100\nSO2,C2,2024-01-06,50\n")
+    report = rejected(store, [path], options=ImportOptions(header_row=header_row))
+    assert [p.code for p in report.problems] == ["empty_file"]
+
+
+@pytest.mark.parametrize("header_row", [0, -3])
+def test_a_header_row_before_the_first_line_is_refused_as_an_option(header_row):
+    with pytest.raises(ValueError, match="header_row"):
+        ImportOptions(header_row=header_row)
