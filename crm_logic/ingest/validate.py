@@ -36,7 +36,7 @@ YES = ("是", "有", "y", "yes", "true", "打折", "折扣")  # numbers: non-zer
 NO = ("否", "无", "n", "no", "false", "不打折")
 FILE_LEVEL = ("unreadable_file", "missing_column", "empty_file", "already_imported", "xls_file", "unknown_encoding",
               "cell_too_large", "formulas_without_values", "no_such_sheet", "ambiguous_dates", "unknown_status",
-              "mixed_currencies", "ambiguous_decimal", "orders_already_in_base")
+              "mixed_currencies", "ambiguous_decimal", "orders_already_in_base", "order_total_on_every_line")
 # Checks on rows that would be loaded: code -> (field whose column is named, SQL condition on `v`).
 ROW_CHECKS = (
     ("missing_customer_id", "customer_id", "guest AND {refuse}"),
@@ -260,6 +260,8 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+        if "order_id" in col and not derived:
+            _order_total_on_lines(con, key, report, name, cols["amount"])
         if "status" in col:
             result.statuses = _statuses(con, key)
             unknown = result.statuses[result.statuses["class"].isna()]
@@ -517,6 +519,18 @@ def _values(pairs: dict[str, str]) -> str:
     def quote(text):
         return "'" + str(text).replace("'", "''") + "'"
     return ", ".join(f"({quote(a)}, {quote(b)})" for a, b in pairs.items()) or "(NULL, NULL)"
+
+
+def _order_total_on_lines(con, key: str, report: ValidationReport, name: str, column: str) -> None:
+    """The order's total written on each of its lines (WooCommerce plugins, JD's 应付金额) would be summed once
+    per line: refused when at least two orders of differing lines carry one amount on every line and no order's
+    lines differ in amount (then the amounts are the lines' own)."""
+    repeated, differing, example = con.sql(f"""
+        SELECT count(*) FILTER (amounts = 1), count(*) FILTER (amounts > 1), min(order_id) FILTER (amounts = 1)
+        FROM (SELECT order_id, count(DISTINCT amount_signed) AS amounts FROM lines_{key}
+              WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(DISTINCT line_hash) > 1)""").fetchall()[0]
+    if repeated >= 2 and not differing:
+        report.problems.append(Problem(name, None, column, "order_total_on_every_line", example, str(repeated)))
 
 
 def _statuses(con, key: str) -> pd.DataFrame:

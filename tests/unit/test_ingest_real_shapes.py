@@ -287,3 +287,54 @@ def test_a_header_row_below_the_last_line_means_no_data_rows(tmp_path, store, he
 def test_a_header_row_before_the_first_line_is_refused_as_an_option(header_row):
     with pytest.raises(ValueError, match="header_row"):
         ImportOptions(header_row=header_row)
+
+
+WOO = ("Order Number,Order Status,Order Date,Billing Email,Order Currency,Order Total,Item Name,Quantity,Item Cost\n"
+       "101,completed,2024-05-01 10:00,a@x.com,USD,130.00,Mug,1,50.00\n"
+       "101,completed,2024-05-01 10:00,a@x.com,USD,130.00,Cup,2,40.00\n"
+       "102,completed,2024-05-02 10:00,b@x.com,USD,40.00,Mug,1,40.00\n"
+       "103,completed,2024-05-03 10:00,b@x.com,USD,75.50,Mug,1,40.00\n"
+       "103,completed,2024-05-03 10:00,b@x.com,USD,75.50,Tea,1,35.50\n")
+
+
+def test_an_order_total_written_on_each_line_is_refused_not_summed(tmp_path, store):
+    """Line exports that repeat the order's total on every line (WooCommerce plugins, JD's 应付金额): summed,
+    order 101 would count 130.00 twice."""
+    path = tmp_path / "woo_lines.csv"
+    path.write_text(WOO, encoding="utf-8")
+    report = rejected(store, [path])
+    [problem] = [p for p in report.problems if p.code == "order_total_on_every_line"]
+    assert (problem.column, problem.value, problem.expected) == ("Order Total", "101", "2")
+    assert "101" in report.render("zh") and "Order Total" in report.render("en")
+    import_files(store, [path], today=TODAY, mapping={"amount": None})  # the way out: quantity × Item Cost
+    assert base(store) == (5, 3, 2, Decimal("245.50"))  # 50 + 2 × 40 + 40 + 40 + 35.5
+
+
+def test_jd_order_amount_repeated_on_sku_lines_is_refused(tmp_path, store):
+    header = "订单号,下单帐号,下单时间,订单状态,商品名称,订购数量,京东价,应付金额\n"
+    path = write(tmp_path / "jd.csv", "J1,jd_a,2024-05-01 10:00:00,完成,A,1,99.00,199.00\n"
+                                      "J1,jd_a,2024-05-01 10:00:00,完成,B,1,100.00,199.00\n"
+                                      "J2,jd_b,2024-05-02 10:00:00,完成,C,2,29.50,59.00\n"
+                                      "J3,jd_b,2024-05-03 10:00:00,完成,A,1,9.00,21.00\n"
+                                      "J3,jd_b,2024-05-03 10:00:00,完成,C,1,12.00,21.00\n", header=header)
+    assert [p.code for p in rejected(store, [path]).problems] == ["order_total_on_every_line"]
+    import_files(store, [path], today=TODAY, mapping={"amount": None})
+    assert base(store) == (5, 3, 2, Decimal("279.00"))  # 99 + 100 + 2 × 29.50 + 9 + 12
+
+
+def test_youzan_item_lines_are_read_by_their_line_amount(tmp_path, store):
+    header = "订单号,订单状态,订单创建时间,买家手机号,订单实付金额,商品名称,商品数量,商品实际成交金额\n"
+    path = write(tmp_path / "youzan.csv", "E1,交易成功,2024-05-01 10:00:00,13800000001,300.00,A,1,100.00\n"
+                                          "E1,交易成功,2024-05-01 10:00:00,13800000001,300.00,B,1,200.00\n"
+                                          "E2,交易成功,2024-05-02 10:00:00,13800000002,80.00,A,1,80.00\n", header=header)
+    import_files(store, [path], today=TODAY)
+    assert base(store) == (3, 2, 2, Decimal("380.00"))
+
+
+def test_line_exports_where_some_orders_have_equal_lines_load(tmp_path, store):
+    """Two items at the same price in one order happen; an order whose lines differ in amount says they are lines'."""
+    path = write(tmp_path / "lines.csv", "SO1,C1,2024-01-05,杯子,50\nSO1,C1,2024-01-05,碗,50\nSO2,C2,2024-01-06,杯子,20\n"
+                                         "SO2,C2,2024-01-06,茶,35\nSO3,C2,2024-01-07,碗,10\nSO3,C2,2024-01-07,茶,10\n",
+                 header="订单号,客户编号,下单日期,商品名称,实付金额\n")
+    import_files(store, [path], today=TODAY)
+    assert base(store) == (6, 3, 2, Decimal("175.00"))
