@@ -563,6 +563,8 @@ def _formulas_without_values(path: Path, member: str) -> bool:
 
 def _cell_text(value: Any) -> str:
     """A cell as the user reads it: integral numbers without '.0', dates as ISO."""
+    if isinstance(value, float) and value.is_integer() and abs(value) > 2**53:  # beyond a double's exact integers:
+        return f"{value:.15G}"  # the digits are not the ones typed (an ID then reads as one Excel rounded)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, float):  # 1e-07 would not read as an amount

@@ -338,3 +338,15 @@ def test_line_exports_where_some_orders_have_equal_lines_load(tmp_path, store):
                  header="订单号,客户编号,下单日期,商品名称,实付金额\n")
     import_files(store, [path], today=TODAY)
     assert base(store) == (6, 3, 2, Decimal("175.00"))
+
+
+def test_order_numbers_too_long_for_an_excel_number_are_refused(tmp_path, store):
+    """A 19-digit Taobao order number stored as an Excel number keeps 15-17 digits: two orders become one."""
+    path = workbook(tmp_path / "numbers.xlsx", {"S": [ORDERS[0], [3712345678901234567, "C1", "2024-01-05", 100],
+                                                     [3712345678901234568, "C2", "2024-01-06", 50],
+                                                     [9007199254740991, "C2", "2024-01-07", 5]]})
+    assert float(3712345678901234567) == float(3712345678901234568)  # what the file holds: one number
+    report = rejected(store, [path])
+    assert [(p.row, p.value) for p in report.problems if p.code == "scientific_id"] == [
+        (2, "3.71234567890124E+18"), (3, "3.71234567890124E+18")]
+    assert base(store) == (0, 0, 0, None)
