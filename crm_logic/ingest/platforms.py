@@ -38,6 +38,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "industry": ("industry", "行业", "所属行业"),
     "channel": ("channel", "acquisition channel", "渠道", "来源渠道", "获客渠道"),
     "status": ("status", "order status", "订单状态", "交易状态", "状态"),
+    "refunded": ("amount refunded", "refunded amount", "refund amount", "退款金额", "已退款金额"),
     "currency": ("currency", "币种", "货币"),
 }
 FIELDS = tuple(SYNONYMS)

@@ -238,6 +238,8 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
         report.notes.append(("platform", {"platform": result.platform}))
     if derived:
         report.notes.append(("amount_from_price", {}))
+    if "refunded" in cols:
+        report.notes.append(("refunds_taken_off", {"column": cols["refunded"]}))
     col = {f: f"c{raw.columns.index(c)}" for f, c in cols.items()}  # staged names: c0, c1, ...
     amount_col = col["amount"] if not derived else col["unit_price"]
 
@@ -379,6 +381,8 @@ def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated,
 
     read = _number("amount_cell", comma)
     amount = f"quantity * {read}" if derived else read
+    if "refunded" in col:  # a partial refund (Stripe's Amount Refunded) is money the shop did not keep
+        amount = f"{amount} - coalesce({_number('refund_cell', comma)}, 0)"
     all_cells = ", ".join(f"c{i}" for i in range(len(result.raw.columns)))
     in_place = result.raw.first_line is not None
     blank = " AND ".join(f"c{i} IS NULL" for i in range(len(result.raw.columns))) if in_place else "false"
@@ -423,7 +427,7 @@ def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated,
         FROM (
         SELECT {'' if in_place else 'row, '}{id_cell('customer_id')} AS customer_id, {id_cell('order_id')} AS order_id,
                {raw_cell('order_date')} AS date_cell, quick_day({raw_cell('order_date')}) AS quick_date,
-               {raw_cell('unit_price' if derived else 'amount')} AS amount_cell,
+               {raw_cell('unit_price' if derived else 'amount')} AS amount_cell, {raw_cell('refunded')} AS refund_cell,
                {raw_cell('quantity')} AS quantity_cell, {raw_cell('gross_margin')} AS margin_cell,
                {cell('discounted')} AS discount_text, lower({cell('status')}) AS status,
                {', '.join(f"{cell(f)} AS {f}" for f in (*TEXT_FIELDS, 'customer_class'))},

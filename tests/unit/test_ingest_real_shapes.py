@@ -350,3 +350,30 @@ def test_order_numbers_too_long_for_an_excel_number_are_refused(tmp_path, store)
     assert [(p.row, p.value) for p in report.problems if p.code == "scientific_id"] == [
         (2, "3.71234567890124E+18"), (3, "3.71234567890124E+18")]
     assert base(store) == (0, 0, 0, None)
+
+
+STRIPE = ("id,Created (UTC),Amount,Amount Refunded,Currency,Captured,Status,Customer ID,Customer Email\n"
+          "ch_1,2024-05-01 10:00:00,100.00,0.00,usd,true,Paid,cus_A,a@x.com\n"
+          "ch_2,2024-05-02 10:00:00,80.00,30.00,usd,true,Paid,cus_A,a@x.com\n"
+          "ch_3,2024-05-03 10:00:00,50.00,50.00,usd,true,Refunded,cus_B,b@x.com\n"
+          "ch_4,2024-05-04 10:00:00,20.00,0.00,usd,false,Failed,cus_B,b@x.com\n"
+          "ch_5,2024-05-05 10:00:00,45.50,,usd,true,Paid,cus_C,c@x.com\n")
+
+
+def test_stripe_partial_refunds_are_taken_off_the_revenue(tmp_path, store):
+    """A Paid charge of 80.00 with 30.00 refunded brought 50.00; the full refund and the failure bring nothing."""
+    path = tmp_path / "unified_payments.csv"
+    path.write_text(STRIPE, encoding="utf-8")
+    checked = validate(read_file(path), today=TODAY)
+    assert checked.mapping["refunded"] == "Amount Refunded"
+    assert ("refunds_taken_off", {"column": "Amount Refunded"}) in checked.report.notes
+    import_files(store, [path], today=TODAY)
+    assert base(store) == (3, 3, 2, Decimal("195.50"))  # 100 + (80 - 30) + 45.50
+    assert store.scalar("SELECT amount FROM transactions WHERE order_id = 'ch_2'") == Decimal("50.00")
+
+
+def test_a_refunded_column_can_be_unmapped(tmp_path, store):
+    path = tmp_path / "unified_payments.csv"
+    path.write_text(STRIPE, encoding="utf-8")
+    import_files(store, [path], today=TODAY, mapping={"refunded": None})
+    assert base(store)[3] == Decimal("225.50")  # 100 + 80 + 45.50: gross, as the user chose
