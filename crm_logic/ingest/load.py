@@ -70,6 +70,12 @@ def _import(store, sources, mapping, fmt, skip_invalid, replace, progress, today
 def _load_checked(store, checked, skip_invalid, replace, notify, start, meta) -> ImportResult:
     """All checked files in one transaction, or ImportRejected; the checks' own reports are not changed."""
     report = ValidationReport()
+    base_currency = None
+    if not replace:
+        with store.cursor() as early:
+            base_currency = early.execute("SELECT max(value) FROM meta WHERE key = 'currency' AND EXISTS "
+                                          "(SELECT 1 FROM transactions)").fetchone()[0]
+    currencies = sorted({v.currency for v in checked if v.currency})
     for k, result in enumerate(checked):
         file_report = ValidationReport()
         file_report.add(result.report)
@@ -81,6 +87,13 @@ def _load_checked(store, checked, skip_invalid, replace, notify, start, meta) ->
                 first = _first_import(early, result.raw.file_hash)
             if first:
                 file_report.problems.insert(0, Problem(result.raw.file_name, None, None, "already_imported", first))
+        if len(currencies) > 1 and result.currency and result.currency != currencies[0] and not any(
+                p.code == "mixed_currencies" for p in report.problems):  # ¥ and $ added up mean nothing
+            file_report.problems.insert(0, Problem(result.raw.file_name, None, None, "mixed_currencies",
+                                                   ", ".join(currencies)))
+        elif base_currency and result.currency and result.currency != base_currency:
+            file_report.problems.insert(0, Problem(result.raw.file_name, None, None, "other_currency",
+                                                   result.currency, base_currency))
         report.add(file_report)
     rows_valid = sum(v.rows_valid for v in checked)
     if any(p.code in FILE_LEVEL for p in report.problems) or (report.problems and not skip_invalid) \

@@ -377,3 +377,27 @@ def test_a_refunded_column_can_be_unmapped(tmp_path, store):
     path.write_text(STRIPE, encoding="utf-8")
     import_files(store, [path], today=TODAY, mapping={"refunded": None})
     assert base(store)[3] == Decimal("225.50")  # 100 + 80 + 45.50: gross, as the user chose
+
+
+def test_two_files_in_two_currencies_are_refused_not_added(tmp_path, store):
+    yuan = write(tmp_path / "tmall.csv", "1,C1,2024-01-05,¥100\n")
+    dollars = write(tmp_path / "shopify.csv", "2,C2,2024-01-06,$50\n")
+    report = rejected(store, [yuan, dollars])
+    assert [(p.code, p.value) for p in report.problems] == [("mixed_currencies", "$, ¥")]
+    assert base(store) == (0, 0, 0, None)
+
+
+def test_a_file_in_another_currency_than_the_base_is_refused(tmp_path, store):
+    import_files(store, [write(tmp_path / "tmall.csv", "1,C1,2024-01-05,¥100\n")], today=TODAY)
+    report = rejected(store, [write(tmp_path / "shopify.csv", "2,C2,2024-01-06,$50\n")])
+    assert [(p.code, p.value, p.expected) for p in report.problems] == [("other_currency", "$", "¥")]
+    assert "¥" in report.render("zh") and "$" in report.render("en")
+    assert base(store) == (1, 1, 1, Decimal("100.00")) and store.get_meta("currency") == "¥"
+    import_files(store, [write(tmp_path / "plain.csv", "3,C3,2024-01-07,20\n")], today=TODAY)  # no mark: the base's
+    assert base(store)[3] == Decimal("120.00") and store.get_meta("currency") == "¥"
+
+
+def test_replacing_the_base_with_another_currency_is_allowed(tmp_path, store):
+    import_files(store, [write(tmp_path / "tmall.csv", "1,C1,2024-01-05,¥100\n")], today=TODAY)
+    import_files(store, [write(tmp_path / "shopify.csv", "2,C2,2024-01-06,$50\n")], today=TODAY, replace=True)
+    assert base(store)[3] == Decimal("50.00") and store.get_meta("currency") == "$"
