@@ -44,6 +44,7 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 _SAMPLE_BYTES = 256 * 1024
 _HEADER_SEARCH = 30  # lines (or sheet rows) searched for the header under title rows
 _XLS = b"\xd0\xcf\x11\xe0"  # the old binary Excel (OLE2) file
+_MERGED = re.compile(rb'<mergeCell ref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
 _FORMULA_WITHOUT_VALUE = re.compile(rb"<c [^>]*>\s*<f[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -493,7 +494,8 @@ def _read_excel(raw: RawTable, path: Path, sheet: str | None, header_row: int | 
         for name in ([sheet] if sheet else raw.sheets):
             ws = book[name]
             ws.reset_dimensions()  # read-only mode trusts the stored dimension, which writers often get wrong
-            rows = [(n, row) for n, row in enumerate(ws.iter_rows(values_only=True), 1)
+            rows = [(n, row) for n, row in _filled_down(ws.iter_rows(values_only=True),
+                                                        _merged_down(path, getattr(ws, "_worksheet_path", "")))
                     if any(v is not None and str(v).strip() for v in row)]
             if sheet or (len(rows) > 1 and _order_columns(rows)):
                 chosen = (name, ws, rows)
@@ -545,6 +547,45 @@ def _order_columns(rows: list[tuple[int, tuple]]) -> bool:
     header = next(r for n, r in rows if n == _sheet_header(rows))
     mapped = auto_mapping([_cell_text(v) for v in header if v is not None])
     return len({"customer_id", "order_date", "amount", "order_id"} & set(mapped)) >= 2
+
+
+def _merged_down(path: Path, member: str) -> dict[int, list[tuple[int, int]]]:
+    """{first row: [(column, last row)]} of the sheet's cells merged down one column (订单号 over an order's
+    lines); read from the XML, as the read-only reader does not. Merges across columns (titles) are left."""
+    from openpyxl.utils import column_index_from_string
+
+    found: dict[int, list[tuple[int, int]]] = {}
+    try:
+        with zipfile.ZipFile(path) as book, book.open(member) as xml:
+            tail = b""
+            for chunk in iter(lambda: xml.read(2**20), b""):
+                text = tail + chunk
+                for left, top, right, bottom in _MERGED.findall(text):
+                    if left == right and int(bottom) > int(top):
+                        found.setdefault(int(top), []).append((column_index_from_string(left.decode()) - 1,
+                                                               int(bottom)))
+                tail = text[-200:]  # a merge cut by the chunk's end is found whole next time (twice: a set)
+    except KeyError:
+        return {}
+    return {top: sorted(set(spans)) for top, spans in found.items()}
+
+
+def _filled_down(rows: Iterable[tuple], merged: dict[int, list[tuple[int, int]]]) -> Iterator[tuple[int, tuple]]:
+    """(row number, cells) with each merged-down cell holding the merge's value, as the user sees it."""
+    open_spans: dict[int, tuple[Any, int]] = {}  # column -> (value, last row)
+    for n, row in enumerate(rows, 1):
+        if n in merged or open_spans:
+            cells = list(row)
+            for column, last in merged.get(n, ()):
+                if column < len(cells):
+                    open_spans[column] = (cells[column], last)
+            for column, (value, last) in list(open_spans.items()):
+                if n > last:
+                    del open_spans[column]
+                elif column < len(cells) and cells[column] is None:
+                    cells[column] = value
+            row = tuple(cells)
+        yield n, row
 
 
 def _formulas_without_values(path: Path, member: str) -> bool:

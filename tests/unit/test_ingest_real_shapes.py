@@ -401,3 +401,23 @@ def test_replacing_the_base_with_another_currency_is_allowed(tmp_path, store):
     import_files(store, [write(tmp_path / "tmall.csv", "1,C1,2024-01-05,¥100\n")], today=TODAY)
     import_files(store, [write(tmp_path / "shopify.csv", "2,C2,2024-01-06,$50\n")], today=TODAY, replace=True)
     assert base(store)[3] == Decimal("50.00") and store.get_meta("currency") == "$"
+
+
+def test_order_cells_merged_down_an_orders_lines_belong_to_each_line(tmp_path, store):
+    """Chinese report exports merge 订单号/客户/日期 down the order's product lines: each line is the order's."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["销售明细"])
+    sheet.merge_cells("A1:E1")  # a title merged across: not copied into the header's place
+    for row in (["订单号", "客户编号", "下单日期", "商品名称", "实付金额"], ["SO1", "C1", "2024-01-05", "杯子", 50],
+                [None, None, None, "碗", 30], [None, None, None, "茶", 5], ["SO2", "C2", "2024-01-06", "茶", 20]):
+        sheet.append(row)
+    for column in "ABC":
+        sheet.merge_cells(f"{column}3:{column}5")
+    book.save(tmp_path / "merged.xlsx")
+    assert read_file(tmp_path / "merged.xlsx").header_row == 2
+    result = import_files(store, [tmp_path / "merged.xlsx"], today=TODAY)
+    assert result.report.facts.get("guests", 0) == 0
+    assert base(store) == (4, 2, 2, Decimal("105.00"))  # 50 + 30 + 5 + 20
