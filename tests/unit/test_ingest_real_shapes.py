@@ -421,3 +421,15 @@ def test_order_cells_merged_down_an_orders_lines_belong_to_each_line(tmp_path, s
     result = import_files(store, [tmp_path / "merged.xlsx"], today=TODAY)
     assert result.report.facts.get("guests", 0) == 0
     assert base(store) == (4, 2, 2, Decimal("105.00"))  # 50 + 30 + 5 + 20
+
+
+def test_masked_buyer_ids_are_refused_not_merged(tmp_path, store):
+    """Pinduoduo and Taobao mask phones and nicknames (138****1234, t**1): two buyers would become one."""
+    header = "订单号,订单状态,用户实付金额(元),商品数量(件),收货人,手机,订单成交时间\n"
+    path = write(tmp_path / "pdd.csv", "P1,已签收,10.00,1,张*,138****1234,2024-05-01 10:00:00\n"
+                                       "P2,已签收,20.00,1,李*,138****1234,2024-05-02 10:00:00\n"
+                                       "P3,已签收,30.00,1,王*,13912345678,2024-05-03 10:00:00\n", header=header)
+    report = rejected(store, [path])
+    assert [(p.row, p.code, p.value) for p in report.problems] == [(2, "masked_id", "138****1234"),
+                                                                   (3, "masked_id", "138****1234")]
+    assert "masked" in report.render("en") and "隐藏" in report.render("zh")
