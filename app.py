@@ -10,8 +10,10 @@ from ui.i18n import LANGUAGE_LABELS, labeller, t
 st.set_page_config(page_icon=":material/groups:", layout="wide")  # the tab title is the page's, translated
 state.ensure_demo()
 state.init_from_url()
-for key in [k for k in st.session_state if str(k).startswith("keep_")]:
-    st.session_state[key] = st.session_state[key]  # settings outlive the page that draws them
+# Settings outlive the page that draws them, and the base outlives a language switch (its selectbox's
+# translated options make it a new widget, which would start on its default).
+for key in [k for k in st.session_state if str(k).startswith("keep_")] + [state.BASE_KEY]:
+    st.session_state[key] = st.session_state[key]
 
 with st.sidebar:
     st.segmented_control(

@@ -17,6 +17,7 @@ import time
 from crm_logic import scenarios
 from crm_logic.scores import ScoreSettings, customer_facts, customer_values
 from crm_logic.store import Store
+from crm_logic.tiers import segment_table
 
 
 def timed(fn, *args):
@@ -30,7 +31,7 @@ def bench(path: str) -> dict:
     with Store(path, read_only=True) as store:
         facts = customer_facts(store, settings)
         values = customer_values(facts, settings)
-        groups = scenarios.customer_groups(store, values, facts.as_of)
+        groups = scenarios.customer_groups(store, segment_table(store, values, facts.as_of))
     prepare_s, base = timed(scenarios.prepare, facts, settings, groups)
     baseline_s, _ = timed(lambda: base.baseline)
     whole = [timed(scenarios.simulate, base, {"retention": r})[0] for r in (0.02, 0.05, 0.1, 0.15, 0.2)]

@@ -243,6 +243,7 @@ def cmd_scenario(args) -> int:
     from crm_logic import scenarios
     from crm_logic.models import ModelError
     from crm_logic.scores import ScoreSettings, customer_facts, customer_values
+    from crm_logic.tiers import segment_table
 
     try:
         levers = scenarios.normalise(json.loads(args.levers))
@@ -255,7 +256,8 @@ def cmd_scenario(args) -> int:
     with open_base(args, read_only=True) as store:
         try:
             facts = customer_facts(store, settings)
-            groups = scenarios.customer_groups(store, customer_values(facts, settings), facts.as_of)
+            values = customer_values(facts, settings)
+            groups = scenarios.customer_groups(store, segment_table(store, values, facts.as_of))
             base = scenarios.prepare(facts, settings, groups)
         except ModelError as error:
             print(translate(f"clv.error.{error.key}", args.lang), file=sys.stderr)

@@ -245,15 +245,13 @@ class Base:
         return self._baseline
 
 
-def customer_groups(store: Store, values: pd.DataFrame | None = None, as_of=None) -> pd.DataFrame:
-    """Who each customer is, for scopes and lists: id, name, class, region and, given the customer values,
-    the RFM segment (`tiers.segment_table`)."""
-    from crm_logic.tiers import segment_table
-
+def customer_groups(store: Store, segments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Who each customer is, for scopes and lists: id, name, class, region and, given the segment table
+    (`tiers.segment_table`, which the app shares between pages), the RFM segment."""
     groups = store.df("SELECT customer_id, name, customer_class, region FROM customers")
-    if values is None:
+    if segments is None:
         return groups
-    segments = segment_table(store, values, as_of)[["customer_id", "rfm_segment"]].astype({"rfm_segment": object})
+    segments = segments[["customer_id", "rfm_segment"]].astype({"rfm_segment": object})
     return groups.merge(segments, on="customer_id", how="left")
 
 

@@ -331,9 +331,10 @@ def churn_evaluation(rules: dict) -> "dict | None":
     return churn.evaluate_signals(frame, rules)
 
 
-def churn_segments() -> "pd.DataFrame":
-    """The segments under the default rules (`crm_logic.tiers.segment_table`) the churn page compares short
-    histories with: the Segments page's own table when it has the defaults, so neither page computes it twice."""
+def default_segments() -> "pd.DataFrame":
+    """The segments under the default rules (`crm_logic.tiers.segment_table`): those the churn page compares
+    short histories with and the what-if scopes name. The Segments page's own table when it has the
+    defaults, so no page computes it twice."""
     from crm_logic.tiers import DEFAULT_RULES
 
     settings = clv_settings()
@@ -349,7 +350,7 @@ def churn_table(rules: dict) -> "pd.DataFrame":
     facts, values = customer_facts(settings), customer_values(settings)
     store = current_store()
     return _churn(str(store.path), store.dataset_version, settings, tuple(sorted(rules.items())), facts, values,
-                  churn_segments())
+                  default_segments())
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -366,7 +367,7 @@ def churn_calls(rules: dict) -> "pd.DataFrame":
     """The call list (`crm_logic.churn.call_list`) of `churn_table(rules)`, once per base, data version,
     settings and rules: at a million customers it holds most of them. Read-only."""
     settings = clv_settings()
-    table, values, segments = churn_table(rules), customer_values(settings), churn_segments()
+    table, values, segments = churn_table(rules), customer_values(settings), default_segments()
     store = current_store()
     return _churn_calls(str(store.path), store.dataset_version, settings, tuple(sorted(rules.items())), table,
                         values, segments)

@@ -19,16 +19,16 @@ COSTS = {1: (("reward_share", 0.0, 20.0, 0.5),), 2: (("cost_per_member", 0.0, No
          3: (("cost_per_alliance", 0.0, None, 1000.0), ("alliances", 0.0, None, 1.0))}
 
 
-def prepared_base(settings, facts, values) -> scenarios.Base:
-    """The current base compressed for lever changes, once per base, data version and settings."""
+def prepared_base(settings, facts) -> scenarios.Base:
+    """The current base compressed for lever changes, once per base, data version and settings. Scopes
+    name the segments of the default rules, the table the churn page reads too (computed once for both)."""
     store = state.current_store()
-    return _prepared(str(store.path), store.dataset_version, settings, facts, values)
+    return _prepared(str(store.path), store.dataset_version, settings, facts, state.default_segments())
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _prepared(path: str, version: int, settings, _facts, _values):
-    groups = scenarios.customer_groups(state.open_base(path), _values, _facts.as_of)
-    return scenarios.prepare(_facts, settings, groups)
+def _prepared(path: str, version: int, settings, _facts, _segments):
+    return scenarios.prepare(_facts, settings, scenarios.customer_groups(state.open_base(path), _segments))
 
 
 def scope_options(base: scenarios.Base) -> dict[str, list[str]]:

@@ -19,7 +19,7 @@ settings = state.clv_settings()
 try:
     with st.spinner(t("whatif.preparing")):
         facts = state.customer_facts(settings)
-        base = prepared_base(settings, facts, state.customer_values(settings))
+        base = prepared_base(settings, facts)
 except ModelError as error:
     empty_state(f"clv.error.{error.key}")
     st.stop()

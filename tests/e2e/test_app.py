@@ -35,6 +35,23 @@ def test_switching_language_changes_title_and_kpi_labels(page, app_url):
     expect(page).to_have_title(re.compile("总览"))
 
 
+def test_the_chosen_base_stays_through_a_language_switch_and_the_next_page(page, app_url):
+    """The base picker's options are translated, so a language switch makes it a new widget: the base the
+    user chose must outlive that, and the page changes after it (which drop the URL's ?base=)."""
+    page.goto(f"{app_url}/data?lang=en")
+    page.locator(".st-key-load_cdnow button").click()
+    expect(page.get_by_role("combobox", name="Customer base")).to_have_value("CDNOW purchase log", timeout=120_000)
+    settled(page)
+    page.get_by_role("radio", name="中文").click()
+    expect(page.locator("h1")).to_have_text("数据")
+    settled(page)
+    for name, title in (("overview", "总览"), ("clv", "客户终生价值")):
+        go_to(page, name)
+        expect(page.locator("h1")).to_have_text(title)
+        settled(page)
+        expect(page.get_by_role("combobox", name="客户库")).to_have_value("CDNOW 购买记录")
+
+
 def upload(page, tmp_path, name, content: bytes):
     path = tmp_path / name
     path.write_bytes(content)
