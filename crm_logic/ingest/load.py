@@ -160,11 +160,10 @@ def _orders_already_in_base(cur, import_id: int) -> tuple[str, str] | None:
     """(how many, the first) of the orders just loaded that an earlier import already holds, by order number
     and customer (two shops may both number from 1001); None when there are none."""
     count, first = cur.execute("""
-        SELECT count(DISTINCT n.order_id), min(n.order_id) FROM transactions n
-        WHERE n.import_id = ? AND n.order_id IS NOT NULL AND EXISTS (
-            SELECT 1 FROM transactions o
-            WHERE o.import_id <> n.import_id AND o.order_id = n.order_id AND o.customer_id = n.customer_id)""",
-                               [import_id]).fetchone()
+        SELECT count(DISTINCT order_id), min(order_id) FROM (
+            SELECT order_id, customer_id FROM transactions WHERE import_id = ? AND order_id IS NOT NULL
+            INTERSECT SELECT order_id, customer_id FROM transactions WHERE import_id <> ? AND order_id IS NOT NULL)""",
+                               [import_id, import_id]).fetchone()
     return (str(count), first) if count else None
 
 
