@@ -44,6 +44,7 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 _SAMPLE_BYTES = 256 * 1024
 _HEADER_SEARCH = 30  # lines (or sheet rows) searched for the header under title rows
 _XLS = b"\xd0\xcf\x11\xe0"  # the old binary Excel (OLE2) file
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # an .xlsx saved with a password is an OLE2 file holding it
 _MERGED = re.compile(rb'<mergeCell ref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
 _FORMULA_WITHOUT_VALUE = re.compile(rb"<c [^>]*>\s*<f[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 _locks: dict[str, threading.Lock] = {}
@@ -183,6 +184,8 @@ def read_file(source: Any, file_name: str | None = None, fmt: str | None = None,
     if fmt is None and head[:4] in (b"PK\x03\x04", b"PAR1"):
         fmt = "excel" if head[:2] == b"PK" else "parquet"
     raw = RawTable(name, fmt or "csv", digest, stage=str(stage_dir() / f"{digest[:16]}-{uuid.uuid4().hex[:8]}.duckdb"))
+    if fmt is None and head.startswith(_XLS) and _encrypted(path, head):
+        return _refuse(raw, Problem(name, None, None, "encrypted_file"))
     if fmt is None and (head.startswith(_XLS) or re.match(rb"\s*<(!doctype html|html|table)", head[:200], re.I)):
         return _refuse(raw, Problem(name, None, None, "xls_file"))
     try:  # the parsers raise many kinds of errors on a damaged file; any of them means "unreadable"
@@ -199,6 +202,15 @@ def read_file(source: Any, file_name: str | None = None, fmt: str | None = None,
     except Exception as exc:  # noqa: BLE001
         return _refuse(raw, Problem(name, None, None, "unreadable_file", str(exc).splitlines()[0][:200]))
     return raw
+
+
+def _encrypted(path: Path, head: bytes) -> bool:
+    """A workbook saved with a password: an OLE2 container whose directory names an EncryptedPackage stream
+    (the directory sits near the start or the end of the file)."""
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 2**20))
+        tail = fh.read()
+    return _ENCRYPTED in head or _ENCRYPTED in tail
 
 
 class _Refused(Exception):

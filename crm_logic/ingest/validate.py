@@ -37,7 +37,7 @@ NO = ("否", "无", "n", "no", "false", "不打折")
 FILE_LEVEL = ("unreadable_file", "missing_column", "empty_file", "already_imported", "xls_file", "unknown_encoding",
               "cell_too_large", "formulas_without_values", "no_such_sheet", "ambiguous_dates", "unknown_status",
               "mixed_currencies", "ambiguous_decimal", "orders_already_in_base", "order_total_on_every_line",
-              "other_currency")
+              "other_currency", "encrypted_file")
 # Checks on rows that would be loaded: code -> (field whose column is named, SQL condition on `v`).
 ROW_CHECKS = (
     ("missing_customer_id", "customer_id", "guest AND {refuse}"),

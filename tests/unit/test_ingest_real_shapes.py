@@ -433,3 +433,15 @@ def test_masked_buyer_ids_are_refused_not_merged(tmp_path, store):
     assert [(p.row, p.code, p.value) for p in report.problems] == [(2, "masked_id", "138****1234"),
                                                                    (3, "masked_id", "138****1234")]
     assert "masked" in report.render("en") and "隐藏" in report.render("zh")
+
+
+def test_a_password_protected_workbook_is_named_as_such_not_as_an_old_xls(tmp_path, store):
+    """Excel saves a workbook with a password as an OLE2 container holding an 'EncryptedPackage' stream; the
+    bytes here carry that container's signature and directory entry, as such a file does."""
+    ole2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    directory = "EncryptedPackage".encode("utf-16-le") + bytes(64 - 32) + "EncryptionInfo".encode("utf-16-le")
+    path = tmp_path / "订单.xlsx"
+    path.write_bytes(ole2 + bytes(1024) + directory + bytes(4096))
+    report = rejected(store, [path])
+    assert [p.code for p in report.problems] == ["encrypted_file"]
+    assert "password" in report.render("en") and "密码" in report.render("zh")
