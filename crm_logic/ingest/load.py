@@ -72,6 +72,12 @@ def _import(store, sources, mapping, fmt, skip_invalid, replace, progress, today
 def _load_checked(store, checked, skip_invalid, replace, notify, start, meta) -> ImportResult:
     """All checked files in one transaction, or ImportRejected; the checks' own reports are not changed."""
     report = ValidationReport()
+    base_currency = None
+    if not replace:
+        with store.cursor() as early:
+            base_currency = early.execute("SELECT max(value) FROM meta WHERE key = 'currency' AND EXISTS "
+                                          "(SELECT 1 FROM transactions)").fetchone()[0]
+    currencies = sorted({v.currency for v in checked if v.currency})
     for k, result in enumerate(checked):
         file_report = ValidationReport()
         file_report.add(result.report)
@@ -83,6 +89,13 @@ def _load_checked(store, checked, skip_invalid, replace, notify, start, meta) ->
                 first = _first_import(early, result.raw.file_hash)
             if first:
                 file_report.problems.insert(0, Problem(result.raw.file_name, None, None, "already_imported", first))
+        if len(currencies) > 1 and result.currency and result.currency != currencies[0] and not any(
+                p.code == "mixed_currencies" for p in report.problems):  # ¥ and $ added up mean nothing
+            file_report.problems.insert(0, Problem(result.raw.file_name, None, None, "mixed_currencies",
+                                                   ", ".join(currencies)))
+        elif base_currency and result.currency and result.currency != base_currency:
+            file_report.problems.insert(0, Problem(result.raw.file_name, None, None, "other_currency",
+                                                   result.currency, base_currency))
         report.add(file_report)
     rows_valid = sum(v.rows_valid for v in checked)
     if any(p.code in FILE_LEVEL for p in report.problems) or (report.problems and not skip_invalid) \
@@ -121,6 +134,12 @@ def _load_checked(store, checked, skip_invalid, replace, notify, start, meta) ->
                                  result.rows_valid, result.report.facts.get("rows_invalid", 0), replace])
                     customers_new += _load(cur, f"{aliases[result.raw.stage]}.main.{result.view}", next_id + k,
                                            result.mapping)
+                    overlap = _orders_already_in_base(cur, next_id + k)
+                    if overlap:  # an export overlapping an earlier one: its orders would count twice
+                        report.problems.insert(0, Problem(result.raw.file_name, None, result.mapping.get("order_id"),
+                                                          "orders_already_in_base", *overlap))
+                        report.status = "rejected"
+                        raise ImportRejected(report)
                     notify(start + (1 - start) * (k + 1) / len(checked), "ingest.stage.load")
         finally:  # after the commit (a database written to in a transaction cannot be detached inside it)
             with store.cursor() as cur:
@@ -138,6 +157,17 @@ def _first_import(cur, file_hash: str) -> str | None:
     """The day this content was first imported into the base, or None."""
     first = cur.execute("SELECT min(imported_at) FROM imports WHERE file_hash = ?", [file_hash]).fetchone()[0]
     return None if first is None else first.date().isoformat()
+
+
+def _orders_already_in_base(cur, import_id: int) -> tuple[str, str] | None:
+    """(how many, the first) of the orders just loaded that an earlier import already holds, by order number
+    and customer (two shops may both number from 1001); None when there are none."""
+    count, first = cur.execute("""
+        SELECT count(DISTINCT order_id), min(order_id) FROM (
+            SELECT order_id, customer_id FROM transactions WHERE import_id = ? AND order_id IS NOT NULL
+            INTERSECT SELECT order_id, customer_id FROM transactions WHERE import_id <> ? AND order_id IS NOT NULL)""",
+                               [import_id, import_id]).fetchone()
+    return (str(count), first) if count else None
 
 
 def _load(cur, view: str, import_id: int, mapping: dict[str, str]) -> int:

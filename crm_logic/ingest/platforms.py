@@ -23,7 +23,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "order_date": ("order_date", "order date", "date", "transaction date", "purchase date", "invoice date",
                    "订单日期", "交易日期", "下单时间", "下单日期", "购买日期", "交易时间", "日期"),
     "amount": ("amount", "revenue", "sales", "order amount", "sales amount", "line total", "total", "dollar_value",
-               "dollars", "金额", "实付金额", "订单金额", "销售额", "交易金额", "成交金额", "支付金额", "实付款",
+               "dollars", "金额", "实付金额", "实收金额", "实收款", "销售金额", "订单金额", "销售额", "交易金额", "成交金额", "支付金额", "实付款",
                "小计"),
     "order_id": ("order_id", "order id", "order no", "order number", "invoice no", "订单号", "订单编号",
                  "订单id", "单号"),
@@ -38,6 +38,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "industry": ("industry", "行业", "所属行业"),
     "channel": ("channel", "acquisition channel", "渠道", "来源渠道", "获客渠道"),
     "status": ("status", "order status", "订单状态", "交易状态", "状态"),
+    "refunded": ("amount refunded", "refunded amount", "refund amount", "退款金额", "已退款金额"),
     "currency": ("currency", "币种", "货币"),
 }
 FIELDS = tuple(SYNONYMS)

@@ -45,6 +45,8 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 _SAMPLE_BYTES = 256 * 1024
 _HEADER_SEARCH = 30  # lines (or sheet rows) searched for the header under title rows
 _XLS = b"\xd0\xcf\x11\xe0"  # the old binary Excel (OLE2) file
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # an .xlsx saved with a password is an OLE2 file holding it
+_MERGED = re.compile(rb'<mergeCell ref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
 _FORMULA_WITHOUT_VALUE = re.compile(rb"<c [^>]*>\s*<f[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -185,6 +187,8 @@ def read_file(source: Any, file_name: str | None = None, fmt: str | None = None,
         fmt = "excel" if head[:2] == b"PK" else "parquet"
     raw = RawTable(name, fmt or "csv", "", stage=str(stage_dir() / f"{uuid.uuid4().hex}.duckdb"))
     try:
+        if fmt is None and head.startswith(_XLS) and _encrypted(path, head):
+            return _refuse(raw, Problem(name, None, None, "encrypted_file"))
         if fmt is None and (head.startswith(_XLS) or re.match(rb"\s*<(!doctype html|html|table)", head[:200], re.I)):
             return _refuse(raw, Problem(name, None, None, "xls_file"))
         try:  # the parsers raise many kinds of errors on a damaged file; any of them means "unreadable"
@@ -196,11 +200,22 @@ def read_file(source: Any, file_name: str | None = None, fmt: str | None = None,
                 _read_text(raw, path, head, fmt, header_row)
         except _Refused as refused:
             return _refuse(raw, refused.problem)
+        except UnicodeDecodeError:  # e.g. a UTF-8 mark in front of GBK text: the sample looked like UTF-8
+            return _refuse(raw, Problem(name, None, None, "unknown_encoding"))
         except Exception as exc:  # noqa: BLE001
             return _refuse(raw, Problem(name, None, None, "unreadable_file", str(exc).splitlines()[0][:200]))
         return raw
     finally:
         raw.file_hash = digest()
+
+
+def _encrypted(path: Path, head: bytes) -> bool:
+    """A workbook saved with a password: an OLE2 container whose directory names an EncryptedPackage stream
+    (the directory sits near the start or the end of the file)."""
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 2**20))
+        tail = fh.read()
+    return _ENCRYPTED in head or _ENCRYPTED in tail
 
 
 class _Refused(Exception):
@@ -297,6 +312,9 @@ def _read_text(raw: RawTable, path: Path, head: bytes, fmt: str | None, header_r
         _stage_frame(raw, pd.DataFrame(), np.empty(0, dtype=np.int64), [])
         return
     raw.header_row = header_row or (None if cdnow else _header_line(sample, raw.delimiter))
+    if header_row and not _line(text_path, header_row).strip():  # chosen below the last line: nothing under it
+        _stage_frame(raw, pd.DataFrame(), np.empty(0, dtype=np.int64), [])
+        return
     if raw.delimiter is not None and _read_csv_natively(raw, text_path):
         return
     if raw.delimiter is not None and raw.encoding == "utf-8" and text_path == path and _not_utf8(path):
@@ -357,7 +375,20 @@ def _header_line(lines: list[str], delimiter: str | None) -> int:
              for n, line in enumerate(lines[:_HEADER_SEARCH * 2], 1) if line.strip()][:_HEADER_SEARCH]
     widths = [w for _, _, w in found]
     width = max(widths, key=lambda w: (widths.count(w), w), default=0)
-    return next((n for n, cells, w in found if w == width and len(cells) >= min(2, width)), found[0][0] if found else 1)
+    at = next((i for i, (_, cells, w) in enumerate(found) if w == width and len(cells) >= min(2, width)), None)
+    if at is None:
+        return found[0][0] if found else 1
+    below = found[at + 1] if at + 1 < len(found) else None
+    if below and below[0] == found[at][0] + 1 and below[2] == width and _group_header(found[at][1], below[1], width):
+        return below[0]
+    return found[at][0]
+
+
+def _group_header(cells: list, below: list, width: int) -> bool:
+    """A row with unnamed cells (订单信息 merged over two columns) right above a row of names only: the names
+    are the header. A row of data holds numbers or dates, so it is never taken for names."""
+    return len(cells) < width and len(below) == width and all(
+        isinstance(v, str) and not re.fullmatch(r"[\d\s.,:/\-+¥$€£%()]+", v) for v in below)
 
 
 def _read_csv_natively(raw: RawTable, path: Path) -> bool:
@@ -484,16 +515,19 @@ def _read_excel(raw: RawTable, path: Path, sheet: str | None, header_row: int | 
         raw.sheets = list(book.sheetnames)
         if sheet is not None and sheet not in raw.sheets:
             raise _Refused(Problem(raw.file_name, None, None, "no_such_sheet", sheet, ", ".join(raw.sheets)))
-        chosen = None
+        chosen = first_with_data = None  # the first sheet with data is read when none has an order's columns
         for name in ([sheet] if sheet else raw.sheets):
             ws = book[name]
             ws.reset_dimensions()  # read-only mode trusts the stored dimension, which writers often get wrong
-            rows = [(n, row) for n, row in enumerate(ws.iter_rows(values_only=True), 1)
+            rows = [(n, row) for n, row in _filled_down(ws.iter_rows(values_only=True),
+                                                        _merged_down(path, getattr(ws, "_worksheet_path", "")))
                     if any(v is not None and str(v).strip() for v in row)]
-            if len(rows) > 1 or sheet:
+            if sheet or (len(rows) > 1 and _order_columns(rows)):
                 chosen = (name, ws, rows)
                 break
-        name, ws, rows = chosen or (raw.sheets[0], None, [])
+            if len(rows) > 1 and first_with_data is None:
+                first_with_data = (name, ws, rows)
+        name, ws, rows = chosen or first_with_data or (raw.sheets[0], None, [])
         raw.sheet = name
         formulas = ws is not None and _formulas_without_values(path, getattr(ws, "_worksheet_path", ""))
     finally:
@@ -503,9 +537,7 @@ def _read_excel(raw: RawTable, path: Path, sheet: str | None, header_row: int | 
     if not rows:
         _stage_frame(raw, pd.DataFrame(), np.empty(0, dtype=np.int64), [])
         return
-    filled = [(n, sum(v is not None and str(v).strip() != "" for v in r)) for n, r in rows[:_HEADER_SEARCH]]
-    widest = max(k for _, k in filled)
-    raw.header_row = header_row or next(n for n, k in filled if k >= max(min(2, widest), widest / 2))
+    raw.header_row = header_row or _sheet_header(rows)
     at = next((i for i, (n, _) in enumerate(rows) if n >= raw.header_row), len(rows))
     if at == len(rows) or rows[at][0] != raw.header_row:
         header_cells: tuple = ()
@@ -518,6 +550,67 @@ def _read_excel(raw: RawTable, path: Path, sheet: str | None, header_row: int | 
                for _, r in body]
     frame = pd.DataFrame(records, columns=range(len(header)), dtype=object)
     _stage_frame(raw, frame, np.array([n for n, _ in body], dtype=np.int64), header)
+
+
+def _sheet_header(rows: list[tuple[int, tuple]]) -> int:
+    """The first row with at least half as many cells as the fullest (title rows have one), or the row of
+    names right under it when it is a group header."""
+    filled = [(n, [v for v in r if v is not None and str(v).strip() != ""])
+              for n, r in rows[:_HEADER_SEARCH]]
+    widest = max(len(cells) for _, cells in filled)
+    at = next(i for i, (_, cells) in enumerate(filled) if len(cells) >= max(min(2, widest), widest / 2))
+    if at + 1 < len(filled) and filled[at + 1][0] == filled[at][0] + 1 and _group_header(
+            filled[at][1], filled[at + 1][1], widest):
+        return filled[at + 1][0]
+    return filled[at][0]
+
+
+def _order_columns(rows: list[tuple[int, tuple]]) -> bool:
+    """Whether a sheet's header names at least two of an order's fields (a summary sheet names none)."""
+    from crm_logic.ingest.platforms import auto_mapping
+
+    header = next(r for n, r in rows if n == _sheet_header(rows))
+    mapped = auto_mapping([_cell_text(v) for v in header if v is not None])
+    return len({"customer_id", "order_date", "amount", "order_id"} & set(mapped)) >= 2
+
+
+def _merged_down(path: Path, member: str) -> dict[int, list[tuple[int, int]]]:
+    """{first row: [(column, last row)]} of the sheet's cells merged down one column (订单号 over an order's
+    lines); read from the XML, as the read-only reader does not. Merges across columns (titles) are left."""
+    from openpyxl.utils import column_index_from_string
+
+    found: dict[int, list[tuple[int, int]]] = {}
+    try:
+        with zipfile.ZipFile(path) as book, book.open(member) as xml:
+            tail = b""
+            for chunk in iter(lambda: xml.read(2**20), b""):
+                text = tail + chunk
+                for left, top, right, bottom in _MERGED.findall(text):
+                    if left == right and int(bottom) > int(top):
+                        found.setdefault(int(top), []).append((column_index_from_string(left.decode()) - 1,
+                                                               int(bottom)))
+                tail = text[-200:]  # a merge cut by the chunk's end is found whole next time (twice: a set)
+    except KeyError:
+        return {}
+    return {top: sorted(set(spans)) for top, spans in found.items()}
+
+
+def _filled_down(rows: Iterable[tuple], merged: dict[int, list[tuple[int, int]]]) -> Iterator[tuple[int, tuple]]:
+    """(row number, cells) with each merged-down cell holding the merge's value, as the user sees it."""
+    open_spans: dict[int, tuple[Any, int]] = {}  # column -> (value, last row)
+    for n, row in enumerate(rows, 1):
+        if n in merged or open_spans:
+            cells = list(row)
+            for column, last in merged.get(n, ()):
+                if column < len(cells):
+                    open_spans[column] = (cells[column], last)
+            for column, (value, last) in list(open_spans.items()):
+                if n > last:
+                    del open_spans[column]
+                elif column < len(cells) and cells[column] is None:
+                    cells[column] = value
+            row = tuple(cells)
+        yield n, row
 
 
 def _formulas_without_values(path: Path, member: str) -> bool:
@@ -536,8 +629,12 @@ def _formulas_without_values(path: Path, member: str) -> bool:
 
 def _cell_text(value: Any) -> str:
     """A cell as the user reads it: integral numbers without '.0', dates as ISO."""
+    if isinstance(value, float) and value.is_integer() and abs(value) > 2**53:  # beyond a double's exact integers:
+        return f"{value:.15G}"  # the digits are not the ones typed (an ID then reads as one Excel rounded)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float):  # 1e-07 would not read as an amount
+        return np.format_float_positional(value, trim="-")
     if isinstance(value, datetime):
         return value.isoformat(sep=" ") if value.time() != datetime.min.time() else value.date().isoformat()
     return value if isinstance(value, str) else str(value)

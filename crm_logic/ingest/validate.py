@@ -36,7 +36,8 @@ YES = ("是", "有", "y", "yes", "true", "打折", "折扣")  # numbers: non-zer
 NO = ("否", "无", "n", "no", "false", "不打折")
 FILE_LEVEL = ("unreadable_file", "missing_column", "empty_file", "already_imported", "xls_file", "unknown_encoding",
               "cell_too_large", "formulas_without_values", "no_such_sheet", "ambiguous_dates", "unknown_status",
-              "mixed_currencies")
+              "mixed_currencies", "ambiguous_decimal", "orders_already_in_base", "order_total_on_every_line",
+              "other_currency", "encrypted_file")
 # Checks on rows that would be loaded: code -> (field whose column is named, SQL condition on `v`).
 ROW_CHECKS = (
     ("missing_customer_id", "customer_id", "guest AND {refuse}"),
@@ -50,9 +51,17 @@ ROW_CHECKS = (
     ("bad_value", "gross_margin", "margin_text IS NOT NULL AND gross_margin IS NULL"),
     ("bad_value", "discounted", "discount_text IS NOT NULL AND discounted IS NULL"),
     ("conflicting_order", "order_id", "conflict_row IS NOT NULL"),
+    ("early_date", "order_date", "order_date < DATE '1900-01-01'"),  # 7/3/24 read as the year 7 or 24
+    ("scientific_id", "customer_id", "regexp_full_match(customer_id, '{scientific}')"),
+    ("scientific_id", "order_id", "regexp_full_match(order_id, '{scientific}')"),
+    ("masked_id", "customer_id", "contains(customer_id, '**')"),  # 138****1234: buyers would merge
+    ("totals_row", "customer_id", "regexp_full_match(customer_id, '{totals}', 'i')"),
+    ("totals_row", "order_id", "regexp_full_match(order_id, '{totals}', 'i')"),
 )
+SCIENTIFIC = r"[0-9](\.[0-9]+)?[eE]\+[0-9]+"
+TOTALS = "(合计|总计|小计|共计|合計|總計|total|totals|grand total|subtotal|sum|summe|gesamt)[:：]?"
 _TIME = (r"([ T]+[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(\s*[AaPp]\.?[Mm]\.?)?"
-         r"(\s*(Z|UTC|GMT|[+-][0-9]{2}:?[0-9]{2}))?)?$")
+         r"(\s*(Z|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2})?))?)?$")
 _YMD = r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?"
 _COMPACT = r"[0-9]{8}"
 _XY = r"([0-9]{1,2})\s*([-/.])\s*([0-9]{1,2})\s*[-/.]\s*([0-9]{4})"
@@ -61,6 +70,8 @@ _MACROS = rf"""
 CREATE OR REPLACE TEMP MACRO cell(x) AS nullif(CASE WHEN least(ascii(x), ascii(x[-1])) <= 32
     OR ascii(x) = 12288 OR ascii(x[-1]) = 12288 THEN trim(x, ' ' || chr(9) || chr(10) || chr(13) || chr(12288))
     ELSE x END, '');
+CREATE OR REPLACE TEMP MACRO plain_id(x) AS CASE WHEN x LIKE '="%"' THEN substr(x, 3, length(x) - 3)
+    WHEN x LIKE '%.0%' AND regexp_full_match(x, '[0-9]+[.]0+') THEN regexp_extract(x, '^[0-9]+') ELSE x END;
 CREATE OR REPLACE TEMP MACRO halfwidth(x) AS translate(x, '０１２３４５６７８９．，－＋（）／：￥　',
                                                           '0123456789.,-+()/:¥ ');
 CREATE OR REPLACE TEMP MACRO bare_number(x) AS
@@ -115,6 +126,8 @@ class ImportOptions:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}")
+        if self.header_row is not None and self.header_row < 1:
+            raise ValueError(f"header_row counts lines from 1, not {self.header_row}")
         if self.platform is not None and self.platform not in platforms():
             raise ValueError(f"platform must be one of {sorted(platforms())}, not {self.platform!r}")
         bad = {v: c for v, c in self.status_classes.items() if c not in STATUS_CLASSES}
@@ -219,16 +232,18 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
     required = [f for f in REQUIRED if not (f == "amount" and derived)]
     report.problems += [Problem(name, None, cols.get(f), "missing_column", f) for f in FIELDS
                         if (f in required and f not in cols) or (f in cols and cols[f] not in raw.columns)]
+    if raw.header_row and raw.header_row > 1 and raw.fmt != "cdnow":  # said before a missing column too:
+        report.notes.append(("header_row", {"row": raw.header_row}))  # the wrong sheet or row may be why
+    if raw.sheet and len(raw.sheets) > 1:
+        report.notes.append(("sheet", {"sheet": raw.sheet, "count": len(raw.sheets)}))
     if len(report.problems) > len(raw.problems):
         return result
     if result.platform:
         report.notes.append(("platform", {"platform": result.platform}))
-    if raw.header_row and raw.header_row > 1 and raw.fmt != "cdnow":
-        report.notes.append(("header_row", {"row": raw.header_row}))
-    if raw.sheet and len(raw.sheets) > 1:
-        report.notes.append(("sheet", {"sheet": raw.sheet, "count": len(raw.sheets)}))
     if derived:
         report.notes.append(("amount_from_price", {}))
+    if "refunded" in cols:
+        report.notes.append(("refunds_taken_off", {"column": cols["refunded"]}))
     col = {f: f"c{raw.columns.index(c)}" for f, c in cols.items()}  # staged names: c0, c1, ...
     amount_col = col["amount"] if not derived else col["unit_price"]
 
@@ -239,11 +254,11 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
         guess = ValidationReport()
         first = _scan(con, _texts(col["order_date"], amount_col, FIRST_ROWS))
         settings = (_date_order(first, options.date_order, guess, name, cols),
-                    _decimal(con, first, amount_col, options.decimal, guess, FIRST_ROWS))
+                    _decimal(con, first, amount_col, options.decimal, guess, name, FIRST_ROWS))
         key = _parsed(con, col, derived, result, today, options, settings)
         scan = _scan(con, f"checked_{key}")
         result.date_order = _date_order(scan, options.date_order, report, name, cols)
-        result.decimal = _decimal(con, scan, amount_col, options.decimal, report)
+        result.decimal = _decimal(con, scan, amount_col, options.decimal, report, name)
         result.currency = _currency(con, scan, col, options.currency, result.platform, report, name)
         report.currency = result.currency or ""
         if (result.date_order, result.decimal) != settings:
@@ -258,6 +273,8 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+        if "order_id" in col and not derived:
+            _order_total_on_lines(con, key, report, name, cols["amount"])
         counts = _counts(con, result.view)
         if "status" in col:
             result.statuses = _statuses(counts)
@@ -276,22 +293,23 @@ def validate(raw: RawTable, mapping: dict[str, str | None] | None = None, today:
 
 def _texts(date_col: str, amount_col: str, rows: int) -> str:
     """The first rows' texts as the parsed table keeps them (see `_parse`): dates not plain ISO, amounts not
-    plain numbers or holding a comma."""
+    plain numbers, holding a comma or three digits after a point."""
     return f"""(SELECT CASE WHEN quick_day(d) IS NULL THEN cell(d) END AS date_text,
-                       CASE WHEN TRY_CAST(a AS DOUBLE) IS NULL OR contains(a, ',') THEN cell(a) END AS amount_text
+                       CASE WHEN TRY_CAST(a AS DOUBLE) IS NULL OR contains(a, ',') OR a LIKE '%.___%'
+                            THEN cell(a) END AS amount_text
                 FROM (SELECT {date_col} AS d, {amount_col} AS a FROM raw_cells LIMIT {int(rows)}))"""
 
 
 def _scan(con, texts: str) -> dict:
     """What detection needs, from the kept texts (`texts`: a table or query with date_text and amount_text): the
-    day/month fields of dates written like 05/06/2024, whether amounts hold a comma, and the currency marks of
-    amounts that are not numbers."""
-    names = ("first", "second", "dots", "xy_dates", "commas", "dollars", "yuan", "euros", "pounds")
+    day/month fields of dates written like 05/06/2024, whether amounts hold a comma or three digits after a
+    point, and the currency marks of amounts that are not numbers."""
+    names = ("first", "second", "dots", "xy_dates", "commas", "thousands", "dollars", "yuan", "euros", "pounds")
     values = con.sql(f"""
         SELECT max(CAST(regexp_extract(xy, '^{_XY}$', 1) AS INTEGER)), max(CAST(regexp_extract(xy, '^{_XY}$', 3) AS INTEGER)),
                count(*) FILTER (regexp_extract(xy, '^{_XY}$', 2) = '.'), count(xy),
-               count(*) FILTER (contains(amount, ',')),
-               count(*) FILTER (mark LIKE '%$%'), count(*) FILTER (regexp_matches(mark, '[¥￥元]|RMB|CNY')),
+               count(*) FILTER (contains(amount, ',')), count(*) FILTER (amount LIKE '%.___%'),
+               count(*) FILTER (regexp_matches(mark, '[$]|USD')), count(*) FILTER (regexp_matches(mark, '[¥￥元]|RMB|CNY')),
                count(*) FILTER (regexp_matches(mark, '€|EUR')), count(*) FILTER (mark LIKE '%£%')
         FROM (SELECT CASE WHEN regexp_full_match(t, '{_XY}') THEN t END AS xy, amount,
                      CASE WHEN TRY_CAST(amount AS DOUBLE) IS NULL THEN amount END AS mark
@@ -320,15 +338,25 @@ def _date_order(scan: dict, chosen: str, report: ValidationReport, name: str, co
     return order
 
 
-def _decimal(con, scan: dict, column: str, chosen: str, report: ValidationReport, rows: int | None = None) -> str:
-    """',' when amounts show a decimal comma (1531,75 or 1.234,50) and no decimal point; '.' otherwise (of the
-    first `rows` rows; None: all)."""
+def _decimal(con, scan: dict, column: str, chosen: str, report: ValidationReport, name: str,
+             rows: int | None = None) -> str:
+    """',' when amounts show a decimal comma (1531,75 or 1.234,50) and no decimal point; '.' otherwise.
+    Amounts whose only point is followed by three digits (1.234, 2.500) are asked: thousands or decimals.
+    Of the first `rows` rows (None: all)."""
+    cells = f"SELECT bare_number(cell({column})) AS t FROM raw_cells {'' if rows is None else f'LIMIT {int(rows)}'}"
+    if chosen == "auto" and not scan["commas"] and scan["thousands"]:
+        grouped, decimals = con.sql(f"""
+            SELECT count(*) FILTER (regexp_full_match(t, '-?[0-9]{{1,3}}([.][0-9]{{3}})+')),
+                   count(*) FILTER (regexp_matches(t, '[.]([0-9]{{1,2}}|[0-9]{{4,}})$'))
+            FROM ({cells})""").fetchall()[0]
+        if grouped and not decimals:
+            report.problems.append(Problem(name, None, None, "ambiguous_decimal"))
+            return "."
     if chosen == "auto" and scan["commas"]:
         commas, points = con.sql(f"""
             SELECT count(*) FILTER (regexp_matches(t, '[0-9],[0-9]{{1,2}}$') OR regexp_matches(t, '\\.[0-9]{{3}},')),
                    count(*) FILTER (regexp_matches(t, '[0-9]\\.[0-9]{{1,2}}$') OR regexp_matches(t, ',[0-9]{{3}}\\.'))
-            FROM (SELECT bare_number(cell({column})) AS t FROM raw_cells
-                  {'' if rows is None else f'LIMIT {int(rows)}'})""").fetchall()[0]
+            FROM ({cells})""").fetchall()[0]
         chosen = "," if commas and not points else "."
     chosen = "." if chosen == "auto" else chosen
     if chosen == ",":
@@ -349,9 +377,12 @@ def _currency(con, scan: dict, col, chosen, platform, report, name) -> str | Non
                 report.problems.append(Problem(name, None, None, "mixed_currencies", ", ".join(sorted(codes))))
             symbol = currency_symbol(codes[0]) if len(codes) == 1 else None
         if symbol is None:
-            marks = [scan[k] for k in ("dollars", "yuan", "euros", "pounds")]
-            if max(marks):
-                symbol = ("$", "¥", "€", "£")[marks.index(max(marks))]
+            marks = dict(zip(("$", "¥", "€", "£"), (scan[k] for k in ("dollars", "yuan", "euros", "pounds"))))
+            shown = sorted(mark for mark, count in marks.items() if count)
+            if len(shown) > 1:  # amounts in two currencies: a sum of them means nothing
+                report.problems.append(Problem(name, None, None, "mixed_currencies", ", ".join(shown)))
+            elif shown:
+                symbol = shown[0]
         symbol = symbol or platform_currency(platform)
     if symbol:
         report.notes.append(("currency", {"currency": symbol}))
@@ -381,8 +412,13 @@ def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated,
     def cell(f):
         return f"cell({col[f]})" if f in col else "CAST(NULL AS VARCHAR)"
 
+    def id_cell(f):  # ="3712..." (Taobao's way to keep Excel from rounding an ID) is the ID inside; 17850.0
+        return f"plain_id({cell(f)})" if f in col else "CAST(NULL AS VARCHAR)"  # is 17850, as Excel's cell reads
+
     read = _number("amount_cell", comma)
     amount = f"quantity * {read}" if derived else read
+    if "refunded" in col:  # a partial refund (Stripe's Amount Refunded) is money the shop did not keep
+        amount = f"{amount} - coalesce({_number('refund_cell', comma)}, 0)"
     all_cells = ", ".join(f"c{i}" for i in range(len(result.raw.columns)))
     in_place = result.raw.first_line is not None
     blank = " AND ".join(f"c{i} IS NULL" for i in range(len(result.raw.columns))) if in_place else "false"
@@ -397,10 +433,12 @@ def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated,
         "order_date": ("order_date", True, "DATE"),
         "date_pending": (f"order_date IS NULL AND {pending}", date_order is None, "BOOLEAN"),
         "date_text": ("CASE WHEN quick_date IS NULL OR order_date IS NULL OR order_date > "
-                      f"DATE '{today.isoformat()}' THEN cell(date_cell) END", True, "VARCHAR"),
+                      f"DATE '{today.isoformat()}' OR order_date < DATE '1900-01-01' THEN cell(date_cell) END",
+                      True, "VARCHAR"),
         "amount_signed": ("CASE WHEN quantity < 0 THEN -abs(amount_read) ELSE amount_read END", True, "DOUBLE"),
         "amount_text": ("CASE WHEN amount_read IS NULL OR NOT isfinite(amount_read) OR abs(amount_read) >= 1e16 "
                         "OR TRY_CAST(amount_cell AS DOUBLE) IS NULL OR contains(amount_cell, ',') "
+                        "OR amount_cell LIKE '%.___%' "
                         "THEN cell(amount_cell) END", True, "VARCHAR"),
         "quantity": ("quantity", "quantity" in col, "DOUBLE"),
         "quantity_text": ("CASE WHEN quantity IS NULL THEN cell(quantity_cell) END", "quantity" in col, "VARCHAR"),
@@ -426,9 +464,9 @@ def _parse(con, key: str, col: dict[str, str], derived: bool, result: Validated,
                     WHEN regexp_full_match(discount_text, '[0-9.]+折') THEN true
                     ELSE {_number('discount_text', comma)} <> 0 END AS discounted
         FROM (
-        SELECT {'' if in_place else 'row, '}{cell('customer_id')} AS customer_id, {cell('order_id')} AS order_id,
+        SELECT {'' if in_place else 'row, '}{id_cell('customer_id')} AS customer_id, {id_cell('order_id')} AS order_id,
                {raw_cell('order_date')} AS date_cell, quick_day({raw_cell('order_date')}) AS quick_date,
-               {raw_cell('unit_price' if derived else 'amount')} AS amount_cell,
+               {raw_cell('unit_price' if derived else 'amount')} AS amount_cell, {raw_cell('refunded')} AS refund_cell,
                {raw_cell('quantity')} AS quantity_cell, {raw_cell('gross_margin')} AS margin_cell,
                {cell('discounted')} AS discount_text, lower({cell('status')}) AS status,
                {', '.join(f"{cell(f)} AS {f}" for f in (*TEXT_FIELDS, 'customer_class'))},
@@ -516,7 +554,8 @@ def _ordered_copy(con, table: str, select: str) -> None:
 
 def _check(condition: str, options: ImportOptions, today: date) -> str:
     """A row check's SQL with the user's settings as literals (a boolean and a date, never free text)."""
-    return condition.format(refuse="true" if options.guests == "refuse" else "false", today=today.isoformat())
+    return condition.format(refuse="true" if options.guests == "refuse" else "false", today=today.isoformat(),
+                            scientific=SCIENTIFIC, totals=TOTALS)
 
 
 def _values(pairs: dict[str, str]) -> str:
@@ -525,6 +564,18 @@ def _values(pairs: dict[str, str]) -> str:
     def quote(text):
         return "'" + str(text).replace("'", "''") + "'"
     return ", ".join(f"({quote(a)}, {quote(b)})" for a, b in pairs.items()) or "(NULL, NULL)"
+
+
+def _order_total_on_lines(con, key: str, report: ValidationReport, name: str, column: str) -> None:
+    """The order's total written on each of its lines (WooCommerce plugins, JD's 应付金额) would be summed once
+    per line: refused when at least two orders of differing lines carry one amount on every line and no order's
+    lines differ in amount (then the amounts are the lines' own)."""
+    repeated, differing, example = con.sql(f"""
+        SELECT count(*) FILTER (one), count(*) FILTER (NOT one), min(order_id) FILTER (one)
+        FROM (SELECT order_id, min(amount_signed) = max(amount_signed) AS one FROM lines_{key}
+              WHERE order_id IS NOT NULL GROUP BY order_id HAVING min(line_hash) <> max(line_hash))""").fetchall()[0]
+    if repeated >= 2 and not differing:
+        report.problems.append(Problem(name, None, column, "order_total_on_every_line", example, str(repeated)))
 
 
 def _counts(con, view: str) -> pd.DataFrame:
@@ -588,7 +639,7 @@ def _row_problems(con, counts: pd.DataFrame, result: Validated, cols: dict[str, 
         column = cols.get(fld) or (cols.get("unit_price") if fld == "amount" else None)
         shown = "NULL" if code.startswith("missing") else {
             "order_date": "date_text", "amount": "amount_text", "quantity": "quantity_text", "gross_margin": "margin_text",
-            "discounted": "discount_text", "order_id": "order_id"}.get(fld, "NULL")
+            "discounted": "discount_text", "order_id": "order_id", "customer_id": "customer_id"}.get(fld, "NULL")
         expected = "conflict_row" if code == "conflicting_order" else "NULL"
         for row, text, exp in con.sql(f"""SELECT row, {shown}, {expected} FROM {view}
                                           WHERE checked AND ({cond}) ORDER BY row LIMIT {MAX_KEPT}""").fetchall():

@@ -298,3 +298,38 @@ def test_a_refused_import_into_a_new_base_leaves_no_base_behind(cdnow):
     assert at.error and "Nothing was imported" in at.error[0].value
     assert not base_path("fresh").exists()
     assert "fresh" not in at.selectbox(key="base").options
+
+
+JAN_MAR = "订单号,客户编号,下单日期,实付金额\nQ1,N1,2024-01-05,100\nQ2,N2,2024-02-05,200\nQ3,N1,2024-03-05,300\n"
+MAR_MAY = "订单号,客户编号,下单日期,实付金额\nQ3,N1,2024-03-05,300\nQ4,N3,2024-04-05,400\n"
+
+
+@pytest.mark.parametrize("lang, says", [("zh", "已在客户库中"), ("en", "already in the base")])
+def test_an_export_overlapping_an_earlier_import_is_refused_in_a_sentence(cdnow, lang, says):
+    """Orders Q3 would count twice: the page says which and how many, and the base keeps its figures."""
+    at = run_page("views/data.py", lang, base="cdnow")
+    at.file_uploader(key="upload").set_value(("jan_mar.csv", JAN_MAR.encode(), "text/csv")).run()
+    at.button(key="import_button").click().run()
+    assert_clean(at)
+    assert at.metric[0].value == "6,922"  # 6,919 CDNOW + 3 orders
+    at.file_uploader(key="upload").set_value(("mar_may.csv", MAR_MAY.encode(), "text/csv")).run()
+    at.button(key="import_button").click().run()
+    assert_clean(at)
+    shown = "\n".join([e.value for e in at.error] + [c.value for c in at.code])
+    assert says in shown and "Q3" in shown
+    assert at.metric[0].value == "6,922"
+
+
+def test_thousands_without_decimals_ask_for_the_decimal_mark(cdnow):
+    german = "Bestellnummer;Kundennummer;Bestelldatum;Betrag\n1;K1;05.01.2024;1.234\n2;K2;06.01.2024;2.500\n"
+    at = run_page("views/data.py", "en", base="cdnow")
+    at.file_uploader(key="upload").set_value(("de.csv", german.encode(), "text/csv")).run()
+    assert_clean(at)
+    assert at.warning, "1.234 could be either: the user is asked"
+    at.selectbox(key="import_choice_decimal").set_value(",").run()
+    assert not at.warning and at.success
+    at.toggle(key="import_new_base").set_value(True).run()
+    at.text_input(key="import_base_name").input("de").run()
+    at.button(key="import_button").click().run()
+    with Store(base_path("de"), read_only=True) as de:
+        assert de.scalar("SELECT sum(amount) FROM transactions") == 3734  # 1234 + 2500

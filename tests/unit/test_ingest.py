@@ -25,6 +25,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ingest"
 ZH = FIXTURES / "orders_zh.csv"
 EN = FIXTURES / "orders_en.csv"
 TODAY = date(2024, 6, 30)
+ONE_CURRENCY = ImportOptions(currency="¥")  # EN is marked in $, ZH in ￥: added up only when the user says they are one
 TABLES = ("meta", "customers", "transactions", "interactions", "accounts", "imports")
 
 
@@ -464,7 +465,7 @@ def test_same_file_twice_is_refused_with_the_date_of_the_first_import(tmp_path, 
 
 
 def test_replace_starts_the_base_afresh(filled):
-    result = import_files(filled, [EN, ZH], replace=True, today=TODAY)  # EN again is allowed: the base is new
+    result = import_files(filled, [EN, ZH], replace=True, today=TODAY, options=ONE_CURRENCY)  # EN again is allowed
     assert result.rows_loaded == 7
     assert totals(filled) == (7, 5, Decimal("5059.40"))
     assert filled.scalar("SELECT count(*) FROM interactions") == 0
@@ -508,7 +509,8 @@ def test_report_text_lists_the_first_problems_and_the_frame_keeps_all(tmp_path, 
 
 def test_progress_reports_read_validate_load_in_order(tmp_path, store):
     calls = []
-    import_files(store, [ZH, EN], today=TODAY, progress=lambda fraction, stage: calls.append((fraction, stage)))
+    import_files(store, [ZH, EN], today=TODAY, progress=lambda fraction, stage: calls.append((fraction, stage)),
+                 options=ONE_CURRENCY)
     stages = [stage for _, stage in calls]
     assert stages.index("ingest.stage.read") < stages.index("ingest.stage.validate") < stages.index("ingest.stage.load")
     fractions = [fraction for fraction, _ in calls]
@@ -517,8 +519,8 @@ def test_progress_reports_read_validate_load_in_order(tmp_path, store):
 
 
 def test_imports_log_is_newest_first(store):
-    import_files(store, [EN], today=TODAY)
-    import_files(store, [ZH], today=TODAY)
+    import_files(store, [EN], today=TODAY, options=ONE_CURRENCY)
+    import_files(store, [ZH], today=TODAY, options=ONE_CURRENCY)
     log = imports_log(store)
     assert log.file_name.tolist() == ["orders_zh.csv", "orders_en.csv"]
     assert log.columns.tolist() == ["import_id", "file_name", "file_hash", "imported_at", "format", "rows_loaded",
