@@ -132,8 +132,9 @@ def _load_checked(store, checked, skip_invalid, replace, notify, start, meta) ->
                     cur.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                 [next_id + k, result.raw.file_name, result.raw.file_hash, now, result.raw.fmt,
                                  result.rows_valid, result.report.facts.get("rows_invalid", 0), replace])
+                    clean = result.report.facts.get("rows_invalid", 0) == len(result.raw.problems)
                     customers_new += _load(cur, f"{aliases[result.raw.stage]}.main.{result.view}", next_id + k,
-                                           result.mapping)
+                                           result.mapping, clean)
                     overlap = _orders_already_in_base(cur, next_id + k)
                     if overlap:  # an export overlapping an earlier one: its orders would count twice
                         report.problems.insert(0, Problem(result.raw.file_name, None, result.mapping.get("order_id"),
@@ -170,19 +171,19 @@ def _orders_already_in_base(cur, import_id: int) -> tuple[str, str] | None:
     return (str(count), first) if count else None
 
 
-def _load(cur, view: str, import_id: int, mapping: dict[str, str]) -> int:
-    """The file's loadable rows (`view`, in the attached scratch file) into transactions; customers not yet
-    known added. Returns how many. Without a mapped customer field the new customers come from the rows just
-    loaded (a second reading of the checked rows costs a second at 10M rows)."""
+def _load(cur, view: str, import_id: int, mapping: dict[str, str], clean: bool) -> int:
+    """The file's loadable rows (`view`, in the attached scratch file; clean: none failed a check) into
+    transactions; customers not yet known added. Returns how many. Without a mapped customer field the new
+    customers come from the rows just loaded (a second reading of the checked rows costs a second at 10M rows)."""
     cur.execute(f"""
         INSERT INTO transactions (customer_id, order_id, order_date, amount, quantity, category, discounted,
                                   gross_margin, import_id)
         SELECT customer_id, order_id, CAST(order_date AS DATE), CAST(round(amount, 2) AS DECIMAL(18, 2)),
                quantity, category, discounted, CAST(round(gross_margin, 2) AS DECIMAL(18, 2)), ?
-        FROM ({loadable_sql(view)})""", [import_id])
+        FROM ({loadable_sql(view, clean)})""", [import_id])
     people = [f for f in PEOPLE_FIELDS if f in mapping]
     latest = "arg_max({0}, order_date) FILTER (WHERE {0} IS NOT NULL)"  # as on their latest order
-    source = loadable_sql(view) if people else (
+    source = loadable_sql(view, clean) if people else (
         f"SELECT customer_id, order_date FROM transactions WHERE import_id = {int(import_id)}")
     fields = ", ".join(f"{latest.format(f) if f in people else 'CAST(NULL AS VARCHAR)'} AS {name}"
                        for f, name in PEOPLE_FIELDS.items())
