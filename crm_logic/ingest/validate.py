@@ -95,6 +95,7 @@ CREATE OR REPLACE TEMP MACRO day(t, xy) AS CAST(CASE
 """
 _XY_ORDER = {"mdy": r"\4-\1-\3", "dmy": r"\4-\3-\1"}
 FIRST_ROWS = 1000  # rows that choose how the file is parsed (every row then checks the choice)
+SETTLING_ROWS = 100_000  # rows in which one order of differing line amounts shows a file's amounts are the lines'
 
 
 @dataclass
@@ -586,11 +587,18 @@ def _values(pairs: dict[str, str]) -> str:
 def _order_total_on_lines(con, key: str, report: ValidationReport, name: str, column: str) -> None:
     """The order's total written on each of its lines (WooCommerce plugins, JD's 应付金额) would be summed once
     per line: refused when at least two orders of differing lines carry one amount on every line and no order's
-    lines differ in amount (then the amounts are the lines' own)."""
-    repeated, differing, example = con.sql(f"""
-        SELECT count(*) FILTER (one), count(*) FILTER (NOT one), min(order_id) FILTER (one)
-        FROM (SELECT order_id, min(amount_signed) = max(amount_signed) AS one FROM lines_{key}
-              WHERE order_id IS NOT NULL GROUP BY order_id HAVING min(line_hash) <> max(line_hash))""").fetchall()[0]
+    lines differ in amount (then the amounts are the lines' own). One such order among the first rows settles
+    it for a line-level file without grouping every line (lines read later cannot make its amounts equal)."""
+    def orders(where: str) -> tuple:
+        return con.sql(f"""
+            SELECT count(*) FILTER (one), count(*) FILTER (NOT one), min(order_id) FILTER (one)
+            FROM (SELECT order_id, min(amount_signed) = max(amount_signed) AS one FROM lines_{key}
+                  WHERE order_id IS NOT NULL {where} GROUP BY order_id
+                  HAVING min(line_hash) <> max(line_hash))""").fetchall()[0]
+
+    if orders(f"AND row <= {SETTLING_ROWS}")[1]:
+        return
+    repeated, differing, example = orders("")
     if repeated >= 2 and not differing:
         report.problems.append(Problem(name, None, column, "order_total_on_every_line", example, str(repeated)))
 

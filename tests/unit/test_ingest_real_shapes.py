@@ -322,6 +322,22 @@ def test_jd_order_amount_repeated_on_sku_lines_is_refused(tmp_path, store):
     assert base(store) == (5, 3, 2, Decimal("279.00"))  # 99 + 100 + 2 × 29.50 + 9 + 12
 
 
+def test_line_amounts_that_differ_only_after_the_first_rows_are_still_the_lines_own(tmp_path, store, monkeypatch):
+    """The first rows settle the question only when they show an order of differing amounts: here they do not
+    (J1 and J3 have equal lines), so every line is looked at, and J4's differing lines clear the file."""
+    import importlib
+    monkeypatch.setattr(importlib.import_module("crm_logic.ingest.validate"), "SETTLING_ROWS", 5)  # rows 2-5: J1 and J3
+    header = "订单号,下单帐号,下单时间,订单状态,商品名称,订购数量,应付金额\n"
+    path = write(tmp_path / "lines.csv", "J1,jd_a,2024-05-01 10:00:00,完成,A,1,99.00\n"
+                                         "J1,jd_a,2024-05-01 10:00:00,完成,B,1,99.00\n"
+                                         "J3,jd_b,2024-05-03 10:00:00,完成,A,1,21.00\n"
+                                         "J3,jd_b,2024-05-03 10:00:00,完成,C,1,21.00\n"
+                                         "J4,jd_b,2024-05-04 10:00:00,完成,A,1,10.00\n"
+                                         "J4,jd_b,2024-05-04 10:00:00,完成,C,1,20.00\n", header=header)
+    import_files(store, [path], today=TODAY)
+    assert base(store) == (6, 3, 2, Decimal("270.00"))  # 99 + 99 + 21 + 21 + 10 + 20
+
+
 def test_youzan_item_lines_are_read_by_their_line_amount(tmp_path, store):
     header = "订单号,订单状态,订单创建时间,买家手机号,订单实付金额,商品名称,商品数量,商品实际成交金额\n"
     path = write(tmp_path / "youzan.csv", "E1,交易成功,2024-05-01 10:00:00,13800000001,300.00,A,1,100.00\n"
