@@ -44,3 +44,17 @@ def ingest_scratch(tmp_path_factory):
     patch.setenv("CRM_INGEST_DIR", str(tmp_path_factory.mktemp("ingest_scratch")))
     yield
     patch.undo()
+
+
+def workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
+    """An .xlsx at `path` with one sheet per entry, its rows as given."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path

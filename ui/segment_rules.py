@@ -9,10 +9,11 @@ from dataclasses import replace
 
 import streamlit as st
 
-from crm_logic.tiers import DEFAULT_RULES, SegmentRules, validate_cutoffs
+from crm_logic.tiers import DEFAULT_RULES, SegmentRules, normalise_grid, validate_cutoffs, validate_grid
 from crm_logic.tiers.rules import RFM_MEASURES
 from ui import format as fmt
 from ui.i18n import t
+from ui.segment_view import grid_editor_frame, grid_labels, grid_proposal
 
 GRID_KEY = "keep_segments_grid"
 SCORING_KEY = "keep_segments_scoring"  # "quantiles" or "cutoffs"
@@ -149,3 +150,50 @@ def rules_editor(rules: SegmentRules) -> None:
                  hunter_share=fmt.pct(behaviour.hunter_min_share, 0), hunter=behaviour.hunter_min_purchases,
                  loyal=behaviour.loyal_min_purchases, tenure=behaviour.loyal_min_tenure_days,
                  referrals=behaviour.loyal_min_referrals, distance=f"{behaviour.target_max_distance:g}"))
+
+
+def cutoff_inputs(rules: SegmentRules, in_force: dict, language: str, cur: str) -> None:
+    """The RFM score boundaries: typed per measure when scoring by cut-offs (seeded with those in force, each
+    checked as typed), else the quantile boundaries in force, for reading."""
+    if st.session_state.get(SCORING_KEY) != "cutoffs":
+        st.caption(t("segments_page.quantile_cutoffs",
+                     recency=", ".join(f"{v:g}" for v in in_force["recency"]),
+                     frequency=", ".join(f"{v:g}" for v in in_force["frequency"]),
+                     monetary=", ".join(fmt.money(v, language, cur) for v in in_force["monetary"])))
+        return
+    for column, (measure, key) in zip(st.columns(3), CUTOFF_KEYS.items()):
+        if key not in st.session_state:
+            st.session_state[key] = ", ".join(f"{v:g}" for v in in_force[measure])
+        text = column.text_input(t(f"segments_page.cutoffs.{measure}"), key=key,
+                                 help=t(f"segments_page.cutoffs_help.{measure}", scale=rules.rfm.scale,
+                                        count=rules.rfm.scale - 1))
+        problem = cutoff_problem(measure, text, rules.rfm.scale)
+        if problem:
+            column.error(t(f"segments.cutoff_error.{problem}"))
+
+
+def grid_editor_form(rules: SegmentRules) -> None:
+    """The editable R×F grid of segment names: a valid edit becomes the session's grid (and the page reruns
+    on it), an invalid one is refused with its reasons; the reset returns to the default grid."""
+    st.markdown(f"**{t('segments_page.editor_title')}**")
+    grid, scale = rules.rfm.segment_grid(), rules.rfm.scale
+    shown = grid_editor_frame(rules)
+    options = list(grid_labels().values())
+    edited = st.data_editor(shown, key="segments_grid_editor", width="stretch",
+                            column_config={c: st.column_config.SelectboxColumn(c, options=options) for c in shown.columns})
+    proposal = grid_proposal(edited)
+    problems = validate_grid(proposal, scale)
+    if problems:
+        st.error(t("segments_page.grid_refused") + "\n" + "\n".join(
+            "- " + t(f"segments.grid_problem.{p.kind}", r=p.r, f=p.f, content=p.content) for p in problems))
+    elif normalise_grid(proposal, scale) != grid:
+        st.session_state[GRID_KEY] = normalise_grid(proposal, scale)
+        st.rerun()
+
+    def reset_grid() -> None:
+        st.session_state.pop(GRID_KEY, None)
+        st.session_state.pop("segments_grid_editor", None)
+
+    st.button(t("segments_page.reset_grid"), on_click=reset_grid, icon=":material/restart_alt:",
+              disabled=st.session_state.get(GRID_KEY) is None and not problems, key="reset_grid")
+    st.caption(t("segments_page.editor_help", scale=scale))

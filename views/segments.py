@@ -13,8 +13,7 @@ from ui import segment_summaries, segment_view, state
 from ui import format as fmt
 from ui.i18n import labeller, lang, t
 from ui.page import titled_page
-from ui.segment_rules import (CUTOFF_KEYS, GRID_KEY, MEASURE_KEY, SCORING_KEY, current_rules, cutoff_problem,
-                              rules_editor)
+from ui.segment_rules import MEASURE_KEY, SCORING_KEY, current_rules, cutoff_inputs, grid_editor_form, rules_editor
 from ui.segment_view import explain, name, picker
 from ui.widgets import chart, customer_table, empty_state
 
@@ -79,23 +78,7 @@ with rfm_tab:
                help=t("segments_page.scoring_help", scale=rules.rfm.scale))
     colour_by = right.radio(t("segments_page.colour_by"), ("customers", "revenue"), key="keep_segments_colour_by",
                             horizontal=True, format_func=labeller("segments_page.colour_option"))
-    in_force = state.segments_query(tiers.rfm_cutoffs, rules, rules.rfm)
-    if st.session_state.get(SCORING_KEY) == "cutoffs":
-        columns = st.columns(3)
-        for column, (measure, key) in zip(columns, CUTOFF_KEYS.items()):
-            if key not in st.session_state:
-                st.session_state[key] = ", ".join(f"{v:g}" for v in in_force[measure])
-            text = column.text_input(t(f"segments_page.cutoffs.{measure}"), key=key,
-                                     help=t(f"segments_page.cutoffs_help.{measure}", scale=rules.rfm.scale,
-                                            count=rules.rfm.scale - 1))
-            problem = cutoff_problem(measure, text, rules.rfm.scale)
-            if problem:
-                column.error(t(f"segments.cutoff_error.{problem}"))
-    else:
-        st.caption(t("segments_page.quantile_cutoffs",
-                     recency=", ".join(f"{v:g}" for v in in_force["recency"]),
-                     frequency=", ".join(f"{v:g}" for v in in_force["frequency"]),
-                     monetary=", ".join(fmt.money(v, language, cur) for v in in_force["monetary"])))
+    cutoff_inputs(rules, state.segments_query(tiers.rfm_cutoffs, rules, rules.rfm), language, cur)
 
     cells = state.segments_query(tiers.grid_counts, rules, rules)
     grid_chart, grid_editor = st.container(), st.container(border=True)
@@ -103,30 +86,7 @@ with rfm_tab:
         fig = segment_view.grid_chart(cells, colour_by, rules.rfm.scale, language, cur)
         grid_picked = chart(fig, key="rfm_grid", selectable=True)
     with grid_editor:
-        st.markdown(f"**{t('segments_page.editor_title')}**")
-        grid, scale = rules.rfm.segment_grid(), rules.rfm.scale
-        shown = segment_view.grid_editor_frame(rules)
-        options = list(segment_view.grid_labels().values())
-        edited = st.data_editor(
-            shown, key="segments_grid_editor", width="stretch",
-            column_config={c: st.column_config.SelectboxColumn(c, options=options) for c in shown.columns},
-        )
-        proposal = segment_view.grid_proposal(edited)
-        problems = tiers.validate_grid(proposal, scale)
-        if problems:
-            st.error(t("segments_page.grid_refused") + "\n" + "\n".join(
-                "- " + t(f"segments.grid_problem.{p.kind}", r=p.r, f=p.f, content=p.content) for p in problems))
-        elif tiers.normalise_grid(proposal, scale) != grid:
-            st.session_state[GRID_KEY] = tiers.normalise_grid(proposal, scale)
-            st.rerun()
-
-        def reset_grid() -> None:
-            st.session_state.pop(GRID_KEY, None)
-            st.session_state.pop("segments_grid_editor", None)
-
-        st.button(t("segments_page.reset_grid"), on_click=reset_grid, icon=":material/restart_alt:",
-                  disabled=st.session_state.get(GRID_KEY) is None and not problems, key="reset_grid")
-        st.caption(t("segments_page.editor_help", scale=scale))
+        grid_editor_form(rules)
 
     segment_counts = state.segments_query(tiers.breakdown, rules, "rfm_segment")
     segments_shown = [code for code in segment_counts["rfm_segment"]]

@@ -14,6 +14,7 @@ import pytest
 from crm_logic.ingest import ImportOptions, ImportRejected, import_files, read_file, validate
 from crm_logic.ingest.read import MAX_LINE_BYTES
 from crm_logic.store import Store
+from tests.conftest import workbook
 
 TODAY = date(2025, 1, 31)
 ROWS = [[f"C{i % 7}", f"2024-03-{1 + i % 28:02d}", 10 + i, f"O{i}"] for i in range(40)]
@@ -24,17 +25,6 @@ REVENUE = sum(Decimal(10 + i) for i in range(40))
 def store(tmp_path):
     with Store(tmp_path / "base.duckdb") as s:
         yield s
-
-
-def workbook(path, sheets: dict[str, list[list]]):
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    book.save(path)
-    return path
 
 
 def test_a_wrong_dimension_tag_does_not_truncate_the_sheet(tmp_path, store):

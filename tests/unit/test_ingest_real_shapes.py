@@ -12,6 +12,7 @@ import pytest
 
 from crm_logic.ingest import ImportOptions, ImportRejected, import_files, read_file, validate
 from crm_logic.store import Store
+from tests.conftest import workbook
 
 TODAY = date(2025, 6, 30)
 HEADER = "订单号,客户编号,下单日期,实付金额\n"
@@ -211,19 +212,6 @@ def test_numeric_ids_saved_with_a_trailing_point_zero_are_the_same_customers_as_
     import_files(store, [csv_export], today=TODAY)
     assert sorted(store.df("SELECT DISTINCT customer_id FROM transactions")["customer_id"]) == ["13047", "17850", "A12.0"]
     assert store.scalar("SELECT sum(amount) FROM transactions WHERE customer_id = '17850'") == Decimal("37.30")
-
-
-def workbook(path, sheets):
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    book.save(path)
-    return path
 
 
 ORDERS = [["订单号", "客户编号", "下单日期", "实付金额"], ["SO1", "C1", "2024-01-05", 100], ["SO2", "C2", "2024-01-06", 200.5]]
