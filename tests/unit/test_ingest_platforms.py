@@ -76,6 +76,18 @@ def test_taobao_gbk_order_report(tmp_path, store):
     assert "淘宝" in result.report.render("zh") and "Taobao" in result.report.render("en")
 
 
+def test_taobao_item_lines_keep_their_quantity(tmp_path, store):
+    """Taobao's item-line export names the quantity 宝贝数量 (the order report: 宝贝总数量)."""
+    header = ["订单编号", "买家会员名", "买家实际支付金额", "订单状态", "订单创建时间", "宝贝标题", "宝贝数量"]
+    body = [["T1", "buyer_a", "120.00", "交易成功", "2024-05-01 10:00:00", "连衣裙", "2"],
+            ["T1", "buyer_a", "35.50", "交易成功", "2024-05-01 10:00:00", "腰带", "1"],
+            ["T2", "buyer_b", "99.00", "交易成功", "2024-05-02 11:00:00", "连衣裙", "3"]]
+    path = write_table(tmp_path / "ExportOrderDetailList.csv", header, body, encoding="gbk")
+    assert validate(read_file(path), today=TODAY).mapping["quantity"] == "宝贝数量"
+    import_files(store, [path], today=TODAY)
+    assert store.scalar("SELECT sum(quantity) FROM transactions") == 6
+
+
 def test_jd_lines_with_quantity_and_price(tmp_path, store):
     """JD's line export: no amount column, so each line is 订购数量 × 京东价; an order's lines are one order."""
     rng = random.Random(2)
