@@ -15,7 +15,7 @@ FONT = dict(size=14)
 
 def money_axis(fig: go.Figure, axis: str, values, lang: str, currency: str) -> go.Figure:
     """Tick labels in the reader's units (¥1,200万, ¥12M) instead of Plotly's SI suffixes."""
-    from ui.format import money
+    from ui.format import money_ticks
 
     top = float(np.nanmax(np.abs(values))) if len(values) else 0.0
     if top <= 0:
@@ -23,7 +23,7 @@ def money_axis(fig: go.Figure, axis: str, values, lang: str, currency: str) -> g
     step = 10 ** np.floor(np.log10(top / 4))
     step *= next(m for m in (1, 2, 2.5, 5, 10) if top / (step * m) <= 5)
     ticks = np.arange(0, top + step, step)
-    fig.update_layout({f"{axis}axis": dict(tickvals=ticks, ticktext=[money(v, lang, currency) for v in ticks])})
+    fig.update_layout({f"{axis}axis": dict(tickvals=ticks, ticktext=money_ticks(ticks, lang, currency))})
     return fig
 
 
@@ -193,13 +193,12 @@ def tornado(labels: list[str], low: list[float], high: list[float], hover_low: l
 def zoomed_money_axis(fig: go.Figure, axis: str, low: float, high: float, lang: str, currency: str) -> go.Figure:
     """Show only [low, high] (padded) of a money axis, ticks in the reader's units: small changes on a large
     total stay visible (the bars then start below the axis, as waterfalls usually do)."""
-    from ui.format import money
+    from ui.format import money_ticks
 
     pad = max((high - low) * 0.15, abs(high) * 0.002, 1.0)
     low, high = low - pad, high + pad
     step = 10 ** np.floor(np.log10((high - low) / 4))
     step *= next(m for m in (1, 2, 2.5, 5, 10) if (high - low) / (step * m) <= 5)
     ticks = np.arange(np.ceil(low / step) * step, high, step)
-    fig.update_layout({f"{axis}axis": dict(range=[low, high], tickvals=ticks,
-                                           ticktext=[money(v, lang, currency) for v in ticks])})
+    fig.update_layout({f"{axis}axis": dict(range=[low, high], tickvals=ticks, ticktext=money_ticks(ticks, lang, currency))})
     return fig

@@ -32,6 +32,21 @@ def money(value: float, lang: str, currency: str = "¥") -> str:
     return f"{sign}{currency}{compact(abs(value), lang)}"
 
 
+def money_ticks(ticks, lang: str, currency: str = "¥") -> list[str]:
+    """Labels of evenly spaced axis ticks: `money`, with more decimals of the same unit where ticks close
+    together would read alike (¥53.2亿 four times on an axis zoomed onto a small change)."""
+    labels = [money(v, lang, currency) for v in ticks]
+    if len(set(labels)) == len(labels):
+        return labels
+    top = max(abs(v) for v in ticks)
+    size, unit = next(((s, u) for s, u in (ZH_UNITS if lang == "zh" else EN_UNITS) if top >= s), (1.0, ""))
+    for decimals in range(1, 7):
+        labels = [f"{'-' if v < 0 else ''}{currency}{abs(v) / size:,.{decimals}f}{unit}" for v in ticks]
+        if len(set(labels)) == len(labels):
+            break
+    return labels
+
+
 def money_full(value: float, currency: str = "¥") -> str:
     """Full precision for tables: ¥1,234,567.89."""
     return "—" if _missing(value) else f"{currency}{value:,.2f}"

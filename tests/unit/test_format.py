@@ -29,3 +29,12 @@ def test_percent_count_and_missing():
     assert fmt.money(math.nan, "en") == "—"
     assert fmt.change(110, 100) == pytest.approx(0.1)
     assert fmt.change(5, 0) is None
+
+
+@pytest.mark.parametrize("lang, ticks, labels", [
+    ("zh", [5.300e9, 5.305e9, 5.310e9], ["¥53.00亿", "¥53.05亿", "¥53.10亿"]),  # `money` alone writes two alike
+    ("en", [5.300e9, 5.305e9, 5.310e9], ["¥5.300B", "¥5.305B", "¥5.310B"]),
+    ("en", [0, 2.5e6, 5e6], ["¥0", "¥2.5M", "¥5M"]),  # already distinct: as `money` writes them
+])
+def test_axis_ticks_close_together_get_the_decimals_that_tell_them_apart(lang, ticks, labels):
+    assert fmt.money_ticks(ticks, lang) == labels
